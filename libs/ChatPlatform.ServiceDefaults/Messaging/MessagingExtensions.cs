@@ -1,0 +1,75 @@
+using MassTransit;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace ChatPlatform.ServiceDefaults.Messaging;
+
+public static class MessagingExtensions
+{
+    /// <summary>Queues named with this prefix belong to one running instance and vanish with it.</summary>
+    public const string InstanceQueuePrefix = "instance-";
+
+    public static bool IsInstanceQueue(string queueName) =>
+        queueName.StartsWith(InstanceQueuePrefix, StringComparison.Ordinal);
+
+    /// <summary>
+    /// MassTransit over RabbitMQ, configured once for every service: quorum queues for durable endpoints,
+    /// publisher confirms, and a host that does not serve before the bus is up.
+    /// </summary>
+    public static IHostApplicationBuilder AddChatMessaging(
+        this IHostApplicationBuilder builder,
+        Action<IBusRegistrationConfigurator>? configure = null)
+    {
+        var connectionString = builder.Configuration.GetConnectionString(MessagingOptions.ConnectionStringName);
+        builder.Services.AddOptions<MessagingOptions>()
+            .BindConfiguration(MessagingOptions.Section)
+            .Configure(options =>
+            {
+                if (!string.IsNullOrEmpty(connectionString))
+                {
+                    options.ConnectionString = connectionString;
+                }
+            })
+            .ValidateDataAnnotations()
+            .Validate(options => Uri.TryCreate(options.ConnectionString, UriKind.Absolute, out var uri)
+                                 && uri.Scheme is "amqp" or "amqps",
+                "ConnectionStrings:RabbitMq must be an amqp:// or amqps:// URI.")
+            .ValidateOnStart();
+
+        builder.Services.AddOptions<MassTransitHostOptions>()
+            .Configure<IOptions<MessagingOptions>>((host, messaging) =>
+            {
+                host.WaitUntilStarted = true;
+                host.StartTimeout = messaging.Value.StartTimeout;
+                host.StopTimeout = messaging.Value.StopTimeout;
+            });
+
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            configure?.Invoke(bus);
+            bus.AddConfigureEndpointsCallback((_, name, endpoint) =>
+            {
+                // Shared endpoints are quorum queues (replicated, with a delivery limit for poison messages);
+                // per-instance queues stay classic auto-delete queues, which quorum queues cannot be.
+                if (endpoint is IRabbitMqReceiveEndpointConfigurator rabbit && !IsInstanceQueue(name))
+                {
+                    rabbit.SetQuorumQueue();
+                }
+            });
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                var options = context.GetRequiredService<IOptions<MessagingOptions>>().Value;
+                rabbit.Host(new Uri(options.ConnectionString), host =>
+                {
+                    host.PublisherConfirmation = true;
+                    host.Heartbeat(options.Heartbeat);
+                });
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChatPlatform.ServiceDefaults.Messaging;
+
+/// <summary>Broker settings. The connection itself is <c>ConnectionStrings:RabbitMq</c> (an amqp:// URI).</summary>
+public sealed class MessagingOptions
+{
+    public const string Section = "Messaging";
+    public const string ConnectionStringName = "RabbitMq";
+
+    /// <summary>amqp://user:password@host:port/vhost. Default: the local broker with the guest user.</summary>
+    [Required]
+    public string ConnectionString { get; set; } = "amqp://guest:guest@127.0.0.1:5672/";
+
+    /// <summary>How long start-up waits for the bus before the process gives up. Default 60 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long shutdown waits for consumers to finish. Default 15 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
+    public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>AMQP heartbeat: a dead broker connection is noticed within about twice this. Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(10);
+}

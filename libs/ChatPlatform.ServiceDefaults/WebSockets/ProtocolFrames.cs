@@ -1,0 +1,88 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ChatPlatform.ServiceDefaults.WebSockets;
+
+/// <summary>A frame the server sends. <see cref="Type"/> is written first, as the protocol says.</summary>
+public abstract record ServerFrame
+{
+    [JsonPropertyOrder(-1)]
+    public abstract string Type { get; }
+}
+
+public sealed record PongFrame : ServerFrame
+{
+    public override string Type => "pong";
+}
+
+/// <param name="Code">invalid, forbidden, too-large, rate-limited, id-conflict, unavailable, unknown-peer.</param>
+/// <param name="Message">For people: what was wrong.</param>
+/// <param name="Ref">The offending frame's id, or its type when it has no id.</param>
+public sealed record ErrorFrame(string Code, string Message, string? Ref = null) : ServerFrame
+{
+    public override string Type => "error";
+}
+
+public static class ErrorCodes
+{
+    public const string Invalid = "invalid";
+    public const string Forbidden = "forbidden";
+    public const string TooLarge = "too-large";
+    public const string RateLimited = "rate-limited";
+    public const string IdConflict = "id-conflict";
+    public const string Unavailable = "unavailable";
+    public const string UnknownPeer = "unknown-peer";
+}
+
+/// <summary>One JSON object the client sent, with its <c>type</c> read out.</summary>
+public readonly record struct ClientFrame(string Type, JsonElement Root)
+{
+    public static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>Parses a text frame; a frame that is not a JSON object with a string "type" gets an error frame.</summary>
+    public static bool TryParse(ReadOnlyMemory<byte> utf8, out ClientFrame frame, out ErrorFrame? error)
+    {
+        frame = default;
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(utf8, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException)
+        {
+            error = new ErrorFrame(ErrorCodes.Invalid, "The frame is not valid JSON.");
+            return false;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                error = new ErrorFrame(ErrorCodes.Invalid, "A frame must be a JSON object.");
+                return false;
+            }
+
+            if (!root.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String
+                || string.IsNullOrEmpty(type.GetString()))
+            {
+                error = new ErrorFrame(ErrorCodes.Invalid, "A frame needs a string \"type\".");
+                return false;
+            }
+
+            // Clone so the frame outlives the pooled document.
+            frame = new ClientFrame(type.GetString()!, root.Clone());
+            error = null;
+            return true;
+        }
+    }
+
+    public string? GetString(string property) =>
+        Root.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>The reference an error frame names: the frame's id when it has one, else its type.</summary>
+    public string Reference => GetString("id") is { Length: > 0 and <= 64 } id ? id : Type;
+}

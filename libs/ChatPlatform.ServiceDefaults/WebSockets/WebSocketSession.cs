@@ -1,0 +1,202 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using System.Threading.Channels;
+using ChatPlatform.ServiceDefaults.Authentication;
+using Microsoft.Extensions.Logging;
+
+namespace ChatPlatform.ServiceDefaults.WebSockets;
+
+/// <summary>
+/// One client WebSocket: a receive loop that enforces the frame limit and hands each JSON frame to the
+/// service's protocol one at a time, and a single writer draining a bounded queue, so that a slow reader
+/// is disconnected instead of buffered without bound.
+/// </summary>
+public sealed class WebSocketSession : IDisposable
+{
+    private readonly WebSocket _socket;
+    private readonly ChatWebSocketOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<byte[]> _outgoing;
+    // One writer at a time: frames from the queue and the close frame must not interleave.
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    // Cancelling a pending WebSocket call aborts the socket; that is how a stuck close is ended.
+    private readonly CancellationTokenSource _abort = new();
+    private int _closing;
+
+    public WebSocketSession(WebSocket socket, ChatUser user, string clientId, ChatWebSocketOptions options, ILogger logger)
+    {
+        _socket = socket;
+        User = user;
+        ClientId = clientId;
+        _options = options;
+        _logger = logger;
+        _outgoing = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(options.SendQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public string ClientId { get; }
+
+    public ChatUser User { get; }
+
+    /// <summary>Frames queued but not yet written.</summary>
+    public int QueueLength => _outgoing.Reader.Count;
+
+    public bool IsClosing => Volatile.Read(ref _closing) == 1;
+
+    /// <summary>Fires once when the session ends, for whatever reason.</summary>
+    public CancellationToken Closed => _abort.Token;
+
+    /// <summary>Queues a frame. A full queue means the client reads too slowly: it is disconnected (1008).</summary>
+    public bool Send(ServerFrame frame)
+    {
+        if (IsClosing)
+        {
+            return false;
+        }
+
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(frame, frame.GetType(), ClientFrame.SerializerOptions);
+        if (_outgoing.Writer.TryWrite(bytes))
+        {
+            return true;
+        }
+
+        _logger.LogWarning("Closing {ClientId}: its send queue of {Capacity} frames is full", ClientId, _options.SendQueueCapacity);
+        _ = CloseAsync(CloseCodes.PolicyViolation, "send queue overflow: the client reads too slowly");
+        return false;
+    }
+
+    /// <summary>Starts the closing handshake; the socket is aborted if the client does not answer in time.</summary>
+    public async Task CloseAsync(int code, string reason)
+    {
+        if (Interlocked.Exchange(ref _closing, 1) == 1)
+        {
+            return;
+        }
+
+        _outgoing.Writer.TryComplete();
+        if (!await _writeLock.WaitAsync(_options.CloseTimeout))
+        {
+            // The writer is stuck on a client that does not read: no close frame can get through.
+            _abort.Cancel();
+            return;
+        }
+
+        try
+        {
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_abort.Token);
+                timeout.CancelAfter(_options.CloseTimeout);
+                await _socket.CloseOutputAsync((WebSocketCloseStatus)code, reason, timeout.Token);
+            }
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            _logger.LogDebug(exception, "Close of {ClientId} did not complete", ClientId);
+        }
+        finally
+        {
+            _writeLock.Release();
+            _abort.CancelAfter(_options.CloseTimeout);
+        }
+    }
+
+    public void Dispose()
+    {
+        _abort.Dispose();
+        _writeLock.Dispose();
+    }
+
+    internal async Task RunAsync(Func<ReadOnlyMemory<byte>, ValueTask> onTextFrame)
+    {
+        var writer = WriteLoopAsync();
+        try
+        {
+            await ReceiveLoopAsync(onTextFrame);
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
+        {
+            _logger.LogDebug(exception, "Socket of {ClientId} ended abruptly", ClientId);
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _closing, 1);
+            _outgoing.Writer.TryComplete();
+            await _abort.CancelAsync();
+            await writer;
+        }
+    }
+
+    private async Task ReceiveLoopAsync(Func<ReadOnlyMemory<byte>, ValueTask> onTextFrame)
+    {
+        var buffer = new byte[_options.MaxFrameBytes];
+        while (true)
+        {
+            var count = 0;
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                if (count == buffer.Length)
+                {
+                    // Oversized: discard the rest of this message and keep reading until the client's close.
+                    await CloseAsync(CloseCodes.MessageTooBig, $"frame larger than {_options.MaxFrameBytes} bytes");
+                    count = 0;
+                }
+
+                result = await _socket.ReceiveAsync(buffer.AsMemory(count), _abort.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await CloseAsync((int?)_socket.CloseStatus ?? CloseCodes.GoingAway, "closed by client");
+                    return;
+                }
+
+                count += result.Count;
+            }
+            while (!result.EndOfMessage);
+
+            if (IsClosing)
+            {
+                continue;
+            }
+
+            if (result.MessageType == WebSocketMessageType.Binary)
+            {
+                await CloseAsync(CloseCodes.UnsupportedData, "binary frames are not part of the protocol");
+                continue;
+            }
+
+            await onTextFrame(buffer.AsMemory(0, count));
+        }
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        try
+        {
+            await foreach (var frame in _outgoing.Reader.ReadAllAsync(_abort.Token))
+            {
+                await _writeLock.WaitAsync(_abort.Token);
+                try
+                {
+                    if (IsClosing && _socket.State != WebSocketState.Open)
+                    {
+                        return;
+                    }
+
+                    await _socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, _abort.Token);
+                }
+                finally
+                {
+                    _writeLock.Release();
+                }
+            }
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            _logger.LogDebug(exception, "Writer of {ClientId} stopped", ClientId);
+        }
+    }
+}
