@@ -29,7 +29,8 @@ public static class AuthenticationExtensions
         return builder;
     }
 
-    internal static void Configure(JwtBearerOptions jwt, ChatAuthOptions auth, bool isDevelopment)
+    /// <summary>The validation every service runs: issuer, audience, lifetime, algorithms, skew; token from access_token on /ws.</summary>
+    public static void Configure(JwtBearerOptions jwt, ChatAuthOptions auth, bool isDevelopment)
     {
         var key = auth.EffectiveSigningKey(isDevelopment);
         // Keep "sub" and "rooms" as they are in the token rather than mapping them to long WS-* claim types.

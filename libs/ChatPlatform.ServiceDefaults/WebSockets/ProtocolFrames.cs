@@ -4,24 +4,14 @@ using System.Text.Json.Serialization;
 namespace ChatPlatform.ServiceDefaults.WebSockets;
 
 /// <summary>A frame the server sends. <see cref="Type"/> is written first, as the protocol says.</summary>
-public abstract record ServerFrame
-{
-    [JsonPropertyOrder(-1)]
-    public abstract string Type { get; }
-}
+public abstract record ServerFrame([property: JsonPropertyOrder(-1)] string Type);
 
-public sealed record PongFrame : ServerFrame
-{
-    public override string Type => "pong";
-}
+public sealed record PongFrame() : ServerFrame("pong");
 
 /// <param name="Code">invalid, forbidden, too-large, rate-limited, id-conflict, unavailable, unknown-peer.</param>
 /// <param name="Message">For people: what was wrong.</param>
 /// <param name="Ref">The offending frame's id, or its type when it has no id.</param>
-public sealed record ErrorFrame(string Code, string Message, string? Ref = null) : ServerFrame
-{
-    public override string Type => "error";
-}
+public sealed record ErrorFrame(string Code, string Message, string? Ref = null) : ServerFrame("error");
 
 public static class ErrorCodes
 {

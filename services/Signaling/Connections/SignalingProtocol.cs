@@ -3,10 +3,7 @@ using ChatPlatform.Signaling.IceServers;
 
 namespace ChatPlatform.Signaling.Connections;
 
-public sealed record WelcomeFrame(string ClientId, string User, IReadOnlyList<IceServer> IceServers) : ServerFrame
-{
-    public override string Type => "welcome";
-}
+public sealed record WelcomeFrame(string ClientId, string User, IReadOnlyList<IceServer> IceServers) : ServerFrame("welcome");
 
 /// <summary>The signaling protocol: rooms, presence and WebRTC negotiation between the peers of a room.</summary>
 public sealed class SignalingProtocol(IceServerProvider iceServers) : IChatProtocol
