@@ -106,6 +106,13 @@ public static class Extensions
         {
             Predicate = check => check.Tags.Contains(ReadyTag),
             ResponseWriter = WriteHealthAsync,
+            // MassTransit reports a lost broker as Degraded; for routing, degraded is not ready.
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status503ServiceUnavailable,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
         });
 
         // Drain before Kestrel stops: every client gets a 1001 close frame and reconnects elsewhere at once,

@@ -46,6 +46,13 @@ public static class MessagingExtensions
                 host.StopTimeout = messaging.Value.StopTimeout;
             });
 
+        builder.Services.AddSingleton<BrokerHealthConnection>();
+        builder.Services.AddHealthChecks().AddRabbitMQ(
+            services => services.GetRequiredService<BrokerHealthConnection>().GetAsync(),
+            name: "rabbitmq",
+            tags: [Extensions.ReadyTag],
+            timeout: TimeSpan.FromSeconds(5));
+
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();

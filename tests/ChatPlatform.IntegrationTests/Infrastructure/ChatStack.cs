@@ -1,0 +1,189 @@
+using Npgsql;
+
+namespace ChatPlatform.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The whole platform as real processes: Delivery, Relay, Signaling and the Gateway in front, on free ports,
+/// against real RabbitMQ and PostgreSQL, with a database of its own that is dropped at the end.
+/// </summary>
+public sealed class ChatStack : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+
+    private readonly List<ServiceProcess> _processes = [];
+    private readonly string _runId = $"{DateTime.UtcNow:yyyyMMddHHmmss}_{Guid.NewGuid().ToString("N")[..6]}";
+
+    public Servers Servers { get; private set; } = null!;
+
+    public string DatabaseConnectionString { get; private set; } = "";
+
+    public ServiceProcess Gateway { get; private set; } = null!;
+
+    public ServiceProcess Relay { get; private set; } = null!;
+
+    public ServiceProcess Signaling { get; private set; } = null!;
+
+    public ServiceProcess Delivery { get; private set; } = null!;
+
+    public Uri GatewayUrl => Gateway.Url;
+
+    public Uri GatewayHttpsUrl { get; private set; } = null!;
+
+    public string LogDirectory { get; private set; } = "";
+
+    public IReadOnlyList<ServiceProcess> Processes => _processes;
+
+    public async ValueTask InitializeAsync()
+    {
+        LogDirectory = Path.Combine(Repository.Root, ".chat", "test-logs", _runId);
+        Directory.CreateDirectory(LogDirectory);
+        Servers = await Servers.StartAsync();
+        TestContext.Current.SendDiagnosticMessage($"Integration stack uses {Servers.Description}; logs in {LogDirectory}");
+
+        DatabaseConnectionString = new NpgsqlConnectionStringBuilder(Servers.PostgresConnectionString)
+        {
+            Database = $"chat_it_{_runId}",
+        }.ConnectionString;
+
+        // The migrator step, as ./chat up and compose run it: before any Delivery instance serves.
+        var migrator = Launch("delivery-migrator", "Delivery", FreePort.Next(), "migrate");
+        var exitCode = await migrator.WaitForExitAsync(StartTimeout);
+        if (exitCode != 0)
+        {
+            throw new InvalidOperationException($"Migration failed ({exitCode}):\n{migrator.Tail()}");
+        }
+
+        Delivery = StartService("delivery-1", "Delivery");
+        Relay = StartService("relay-1", "Relay");
+        Signaling = StartService("signaling-1", "Signaling");
+        await Task.WhenAll(Delivery.WaitUntilReadyAsync(StartTimeout), Relay.WaitUntilReadyAsync(StartTimeout), Signaling.WaitUntilReadyAsync(StartTimeout));
+
+        Gateway = StartGateway("gateway", new Dictionary<string, string>());
+        await Gateway.WaitUntilReadyAsync(StartTimeout);
+    }
+
+    /// <summary>Starts one more instance of a backend service (not yet ready when this returns).</summary>
+    public ServiceProcess StartService(string instanceId, string service, IReadOnlyDictionary<string, string>? settings = null) =>
+        Launch(instanceId, service, FreePort.Next(), settings: settings);
+
+    /// <summary>A gateway in front of the stack's backends; <paramref name="settings"/> override its configuration.</summary>
+    public ServiceProcess StartGateway(string instanceId, IReadOnlyDictionary<string, string> settings)
+    {
+        var httpsPort = FreePort.Next();
+        var httpPort = FreePort.Next();
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort};https://127.0.0.1:{httpsPort}",
+            ["Gateway__WebRoot"] = Repository.WebClientFolder,
+            ["Gateway__DevCertificatePath"] = Path.Combine(Repository.Root, ".chat", "dev-cert.pfx"),
+            ["ReverseProxy__Clusters__relay__Destinations__relay-1__Address"] = Relay.Url.ToString(),
+            ["ReverseProxy__Clusters__signaling__Destinations__signaling-1__Address"] = Signaling.Url.ToString(),
+            ["ReverseProxy__Clusters__delivery__Destinations__delivery-1__Address"] = Delivery.Url.ToString(),
+        };
+        foreach (var (key, value) in settings)
+        {
+            environment[key] = value;
+        }
+
+        if (instanceId == "gateway")
+        {
+            GatewayHttpsUrl = new Uri($"https://127.0.0.1:{httpsPort}/");
+        }
+
+        return Launch(instanceId, "Gateway", httpPort, settings: environment);
+    }
+
+    private ServiceProcess Launch(string instanceId, string service, int port, string? argument = null, IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var url = new Uri($"http://127.0.0.1:{port}/");
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ConnectionStrings__Chat"] = DatabaseConnectionString,
+            ["ConnectionStrings__RabbitMq"] = Servers.RabbitMqConnectionString,
+            ["Service__InstanceId"] = $"{instanceId}-{_runId}",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var process = ServiceProcess.Start(instanceId, Repository.ServiceDll(service), url, environment, LogDirectory,
+            argument is null ? [] : [argument]);
+        _processes.Add(process);
+        return process;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in Enumerable.Reverse(_processes))
+        {
+            await process.DisposeAsync();
+        }
+
+        if (DatabaseConnectionString.Length > 0)
+        {
+            await DropDatabaseAsync();
+        }
+
+        if (Servers is not null)
+        {
+            await Servers.DisposeAsync();
+        }
+    }
+
+    private async Task DropDatabaseAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        var admin = new NpgsqlConnectionStringBuilder(DatabaseConnectionString) { Database = "postgres" };
+        await using var connection = new NpgsqlConnection(admin.ConnectionString);
+        await connection.OpenAsync();
+        var name = new NpgsqlConnectionStringBuilder(DatabaseConnectionString).Database;
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class StackCollection : ICollectionFixture<ChatStack>
+{
+    public const string Name = "stack";
+}
+
+/// <summary>Where the repository and the services' build output are.</summary>
+public static class Repository
+{
+    public static readonly string Root = FindRoot();
+
+    // bin/<Configuration>/net10.0 of this test project tells which build of the services to start.
+    private static readonly string Configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+
+    public static string ServiceDll(string service)
+    {
+        var path = Path.Combine(Root, "services", service, "bin", Configuration, "net10.0", $"ChatPlatform.{service}.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build {service} first ({Configuration}).", path);
+    }
+
+    public static string WebClientFolder
+    {
+        get
+        {
+            var dist = Path.Combine(Root, "clients", "web", "dist");
+            return Directory.Exists(dist) ? dist : Path.Combine(Root, "clients", "web", "public");
+        }
+    }
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "ChatPlatform.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("ChatPlatform.sln not found above " + AppContext.BaseDirectory);
+    }
+}

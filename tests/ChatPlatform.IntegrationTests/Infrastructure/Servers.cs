@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Testcontainers.PostgreSql;
+using Testcontainers.RabbitMq;
+
+namespace ChatPlatform.IntegrationTests.Infrastructure;
+
+/// <summary>RabbitMQ and PostgreSQL for the stack: containers when a Docker engine answers, else the local servers.</summary>
+public abstract class Servers : IAsyncDisposable
+{
+    public abstract string Description { get; }
+
+    /// <summary>The PostgreSQL server (any database; the stack makes its own).</summary>
+    public abstract string PostgresConnectionString { get; }
+
+    public abstract string RabbitMqConnectionString { get; }
+
+    /// <summary>Stops the broker (connections drop, nothing accepted) until <see cref="StartBrokerAsync"/>.</summary>
+    public abstract Task StopBrokerAsync();
+
+    public abstract Task StartBrokerAsync();
+
+    public abstract ValueTask DisposeAsync();
+
+    public static async Task<Servers> StartAsync()
+    {
+        var choice = Environment.GetEnvironmentVariable("CHAT_TEST_SERVERS");
+        if (choice != "local" && (choice == "containers" || await DockerEngineAnswersAsync()))
+        {
+            return await ContainerServers.CreateAsync();
+        }
+
+        return new LocalServers();
+    }
+
+    private static async Task<bool> DockerEngineAnswersAsync()
+    {
+        var host = Environment.GetEnvironmentVariable("DOCKER_HOST");
+        var socketPath = host is { } value && value.StartsWith("unix://", StringComparison.Ordinal) ? value["unix://".Length..] : "/var/run/docker.sock";
+        if (host is { Length: > 0 } && !host.StartsWith("unix://", StringComparison.Ordinal))
+        {
+            return true; // a remote engine was configured on purpose: let Testcontainers use it
+        }
+
+        if (!File.Exists(socketPath))
+        {
+            return false;
+        }
+
+        try
+        {
+            using var handler = new SocketsHttpHandler
+            {
+                ConnectCallback = async (_, cancellationToken) =>
+                {
+                    var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                },
+            };
+            using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(3) };
+            return (await client.GetAsync(new Uri("http://docker/_ping"))).IsSuccessStatusCode;
+        }
+        catch (Exception exception) when (exception is HttpRequestException or SocketException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+}
+
+/// <summary>The servers ./chat test started (or the ones ConnectionStrings__* point at).</summary>
+internal sealed class LocalServers : Servers
+{
+    public override string Description => "local servers (no Docker engine answered): PostgreSQL and RabbitMQ on this machine";
+
+    public override string PostgresConnectionString { get; } =
+        Environment.GetEnvironmentVariable("ConnectionStrings__Chat")
+        ?? "Host=127.0.0.1;Port=5432;Database=postgres;Username=postgres;Password=postgres";
+
+    public override string RabbitMqConnectionString { get; } =
+        Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq") ?? "amqp://guest:guest@127.0.0.1:5672/";
+
+    // stop_app stops the broker inside a running node: clients are cut off exactly as in an outage,
+    // and start_app brings it back in about a second instead of a full node boot.
+    public override Task StopBrokerAsync() => RabbitMqCtlAsync("stop_app");
+
+    public override async Task StartBrokerAsync()
+    {
+        await RabbitMqCtlAsync("start_app");
+        await RabbitMqCtlAsync("await_startup");
+    }
+
+    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private static async Task RabbitMqCtlAsync(string command)
+    {
+        using var process = Process.Start(new ProcessStartInfo("rabbitmqctl", ["-q", command])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl {command} failed ({process.ExitCode}): {await error}");
+        }
+    }
+}
+
+internal sealed class ContainerServers(PostgreSqlContainer postgres, RabbitMqContainer rabbit) : Servers
+{
+    public override string Description => $"Testcontainers: {postgres.Image.FullName}, {rabbit.Image.FullName}";
+
+    public override string PostgresConnectionString => postgres.GetConnectionString();
+
+    public override string RabbitMqConnectionString => rabbit.GetConnectionString();
+
+    public static async Task<ContainerServers> CreateAsync()
+    {
+        // A fixed host port, so that the services find the broker again after it restarts.
+        var amqpPort = FreePort.Next();
+        var postgres = new PostgreSqlBuilder("postgres:15").Build();
+        var rabbit = new RabbitMqBuilder("rabbitmq:3.13-management")
+            .WithPortBinding(amqpPort, 5672).WithUsername("guest").WithPassword("guest").Build();
+        await Task.WhenAll(postgres.StartAsync(), rabbit.StartAsync());
+        return new ContainerServers(postgres, rabbit);
+    }
+
+    public override Task StopBrokerAsync() => rabbit.StopAsync();
+
+    public override Task StartBrokerAsync() => rabbit.StartAsync();
+
+    public override async ValueTask DisposeAsync()
+    {
+        await postgres.DisposeAsync();
+        await rabbit.DisposeAsync();
+    }
+}
+
+internal static class FreePort
+{
+    public static int Next()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
