@@ -35,8 +35,17 @@ public static class TlsCertificate
         }
 
         var created = CreateSelfSigned();
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllBytes(path, created.Export(X509ContentType.Pkcs12));
+        try
+        {
+            // Kept so browsers that were told to trust it keep trusting it across restarts.
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            File.WriteAllBytes(path, created.Export(X509ContentType.Pkcs12));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // A read-only install (a container's /app) still serves TLS, with a certificate made per start.
+        }
+
         return created;
     }
 
