@@ -104,6 +104,17 @@ public class GatewayTests(ChatStack stack)
     }
 
     [Fact]
+    public async Task A_request_body_over_the_size_limit_is_refused_with_413()
+    {
+        using var http = new HttpClient { BaseAddress = stack.GatewayUrl };
+        var oversized = new string('x', 70 * 1024);
+
+        var response = await http.PostAsJsonAsync("/auth/token", new { user = "alice", rooms = new[] { oversized } });
+
+        response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
     public async Task The_gateway_serves_the_web_client_over_http_and_tls()
     {
         // Trust exactly the development certificate the gateway made, nothing else.
