@@ -11,10 +11,6 @@ public sealed class RelayOptions
     [Range(1, 100_000)]
     public int MaxTextLength { get; set; } = 4000;
 
-    /// <summary>Longest room id. Default 64.</summary>
-    [Range(1, 256)]
-    public int MaxRoomIdLength { get; set; } = 64;
-
     /// <summary>How far a client's sentAt may be from the server clock (either way). Default 24 h.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromHours(24);

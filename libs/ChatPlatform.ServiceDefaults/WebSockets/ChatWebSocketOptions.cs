@@ -23,6 +23,18 @@ public sealed class ChatWebSocketOptions
     [Range(1, 1_000_000)]
     public int SendQueueCapacity { get; set; } = 1024;
 
+    /// <summary>Frames a client may send at once before the rate applies. Default 60.</summary>
+    [Range(1, 100_000)]
+    public int FrameBurst { get; set; } = 60;
+
+    /// <summary>Sustained frames per second per connection; beyond it frames get error rate-limited. Default 20.</summary>
+    [Range(1, 100_000)]
+    public int FramesPerSecond { get; set; } = 20;
+
+    /// <summary>Rate-limited frames in a row after which the socket is closed (1008). Default 50.</summary>
+    [Range(1, 100_000)]
+    public int MaxRateLimitedFrames { get; set; } = 50;
+
     /// <summary>How long a closing handshake may take before the socket is aborted. Default 2 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(2);

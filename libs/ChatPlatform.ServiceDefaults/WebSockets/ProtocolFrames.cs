@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
 
 namespace ChatPlatform.ServiceDefaults.WebSockets;
@@ -22,6 +23,18 @@ public static class ErrorCodes
     public const string IdConflict = "id-conflict";
     public const string Unavailable = "unavailable";
     public const string UnknownPeer = "unknown-peer";
+}
+
+/// <summary>The one rule for room ids, everywhere: 1-64 of A-Z a-z 0-9 _ . - (safe in URLs, logs and queue names).</summary>
+public static partial class RoomIds
+{
+    public const int MaxLength = 64;
+    public const string Rule = "1-64 characters of A-Z a-z 0-9 _ . -";
+
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    private static partial Regex Pattern();
+
+    public static bool IsValid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? roomId) => roomId is not null && Pattern().IsMatch(roomId);
 }
 
 /// <summary>One JSON object the client sent, with its <c>type</c> read out.</summary>

@@ -60,7 +60,9 @@ public static class WebSocketEndpoints
         try
         {
             await protocol.OnConnectedAsync(session);
-            await session.RunAsync(frame => HandleFrameAsync(protocol, session, frame));
+            await session.RunAsync(
+                frame => HandleFrameAsync(protocol, session, frame),
+                () => protocol.OnRejected(session, ErrorCodes.TooLarge));
         }
         finally
         {
@@ -72,9 +74,17 @@ public static class WebSocketEndpoints
 
     private static ValueTask HandleFrameAsync(IChatProtocol protocol, WebSocketSession session, ReadOnlyMemory<byte> utf8)
     {
+        if (!session.TryTakeFrameBudget())
+        {
+            protocol.OnRejected(session, ErrorCodes.RateLimited);
+            session.Send(new ErrorFrame(ErrorCodes.RateLimited, "Too many frames; slow down."));
+            return ValueTask.CompletedTask;
+        }
+
         if (!ClientFrame.TryParse(utf8, out var frame, out var error))
         {
-            session.Send(error!);
+            protocol.OnRejected(session, error!.Code);
+            session.Send(error);
             return ValueTask.CompletedTask;
         }
 

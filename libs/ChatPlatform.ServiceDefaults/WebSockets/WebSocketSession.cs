@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Text.Json;
+using System.Threading.RateLimiting;
 using System.Threading.Channels;
 using ChatPlatform.ServiceDefaults.Authentication;
 using Microsoft.Extensions.Logging;
@@ -21,7 +22,9 @@ public sealed class WebSocketSession : IDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     // Cancelling a pending WebSocket call aborts the socket; that is how a stuck close is ended.
     private readonly CancellationTokenSource _abort = new();
+    private readonly TokenBucketRateLimiter _frameRate;
     private int _closing;
+    private int _rateLimitedInARow;
 
     public WebSocketSession(WebSocket socket, ChatUser user, string clientId, ChatWebSocketOptions options, ILogger logger)
     {
@@ -34,6 +37,14 @@ public sealed class WebSocketSession : IDisposable
         {
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
+        });
+        _frameRate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = options.FrameBurst,
+            TokensPerPeriod = options.FramesPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
         });
     }
 
@@ -104,18 +115,40 @@ public sealed class WebSocketSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Takes one frame from the connection's budget. Over it the frame is refused; a client that keeps
+    /// going regardless is closed (1008): the flood costs the sender, not the other users.
+    /// </summary>
+    internal bool TryTakeFrameBudget()
+    {
+        using var lease = _frameRate.AttemptAcquire();
+        if (lease.IsAcquired)
+        {
+            _rateLimitedInARow = 0;
+            return true;
+        }
+
+        if (++_rateLimitedInARow > _options.MaxRateLimitedFrames)
+        {
+            _ = CloseAsync(CloseCodes.PolicyViolation, "rate limit exceeded repeatedly");
+        }
+
+        return false;
+    }
+
     public void Dispose()
     {
+        _frameRate.Dispose();
         _abort.Dispose();
         _writeLock.Dispose();
     }
 
-    internal async Task RunAsync(Func<ReadOnlyMemory<byte>, ValueTask> onTextFrame)
+    internal async Task RunAsync(Func<ReadOnlyMemory<byte>, ValueTask> onTextFrame, Action onOversized)
     {
         var writer = WriteLoopAsync();
         try
         {
-            await ReceiveLoopAsync(onTextFrame);
+            await ReceiveLoopAsync(onTextFrame, onOversized);
         }
         catch (Exception exception) when (exception is WebSocketException or OperationCanceledException)
         {
@@ -130,7 +163,7 @@ public sealed class WebSocketSession : IDisposable
         }
     }
 
-    private async Task ReceiveLoopAsync(Func<ReadOnlyMemory<byte>, ValueTask> onTextFrame)
+    private async Task ReceiveLoopAsync(Func<ReadOnlyMemory<byte>, ValueTask> onTextFrame, Action onOversized)
     {
         var buffer = new byte[_options.MaxFrameBytes];
         while (true)
@@ -142,6 +175,7 @@ public sealed class WebSocketSession : IDisposable
                 if (count == buffer.Length)
                 {
                     // Oversized: discard the rest of this message and keep reading until the client's close.
+                    onOversized();
                     await CloseAsync(CloseCodes.MessageTooBig, $"frame larger than {_options.MaxFrameBytes} bytes");
                     count = 0;
                 }

@@ -1,16 +1,12 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using ChatPlatform.ServiceDefaults.Authentication;
 using ChatPlatform.ServiceDefaults.WebSockets;
 
 namespace ChatPlatform.Relay.Messages;
 
 /// <summary>A <c>send</c> frame that passed every check: its fields are safe to publish.</summary>
-internal sealed partial record SendRequest(Guid Id, string RoomId, string Text, DateTimeOffset SentAt)
+internal sealed record SendRequest(Guid Id, string RoomId, string Text, DateTimeOffset SentAt)
 {
-    [GeneratedRegex("^[A-Za-z0-9_.-]+$")]
-    internal static partial Regex RoomIdPattern();
-
     /// <summary>Checks a send frame field by field; the first problem becomes the error frame.</summary>
     public static bool TryRead(
         ClientFrame frame, ChatUser user, RelayOptions options, DateTimeOffset now,
@@ -27,9 +23,9 @@ internal sealed partial record SendRequest(Guid Id, string RoomId, string Text, 
         }
 
         var roomId = frame.GetString("roomId");
-        if (string.IsNullOrEmpty(roomId) || roomId.Length > options.MaxRoomIdLength || !RoomIdPattern().IsMatch(roomId))
+        if (!RoomIds.IsValid(roomId))
         {
-            error = error with { Message = $"\"roomId\" must be 1-{options.MaxRoomIdLength} of A-Z a-z 0-9 _ . -" };
+            error = error with { Message = $"\"roomId\" must be {RoomIds.Rule}." };
             return false;
         }
 

@@ -1,12 +1,28 @@
+using System.Text.Json;
+using ChatPlatform.Contracts;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using ChatPlatform.Signaling.IceServers;
+using ChatPlatform.Signaling.Rooms;
+using ChatPlatform.Signaling.Telemetry;
+using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Signaling.Connections;
 
-public sealed record WelcomeFrame(string ClientId, string User, IReadOnlyList<IceServer> IceServers) : ServerFrame("welcome");
-
-/// <summary>The signaling protocol: rooms, presence and WebRTC negotiation between the peers of a room.</summary>
-public sealed class SignalingProtocol(IceServerProvider iceServers) : IChatProtocol
+/// <summary>
+/// The signaling protocol: rooms, presence and WebRTC negotiation between the peers of a room. Every frame is
+/// checked against the token's rooms, the sender's and the target's membership and the field limits before
+/// anything changes; a refused frame changes nothing and reaches nobody.
+/// </summary>
+public sealed class SignalingProtocol(
+    IceServerProvider iceServers,
+    RoomDirectory directory,
+    RoomNotifier notifier,
+    SignalingMetrics metrics,
+    IBus bus,
+    IOptions<SignalingOptions> options,
+    TimeProvider clock,
+    ILogger<SignalingProtocol> logger) : IChatProtocol
 {
     public ValueTask OnConnectedAsync(WebSocketSession session)
     {
@@ -14,11 +30,136 @@ public sealed class SignalingProtocol(IceServerProvider iceServers) : IChatProto
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask OnFrameAsync(WebSocketSession session, ClientFrame frame)
+    public async ValueTask OnFrameAsync(WebSocketSession session, ClientFrame frame)
     {
-        session.Send(new ErrorFrame(ErrorCodes.Invalid, $"Unknown frame type \"{frame.Type}\".", frame.Type));
+        var error = frame.Type switch
+        {
+            "join" => Join(session, frame),
+            "leave" => Leave(session, frame),
+            "offer" or "answer" or "ice" => await ForwardAsync(session, frame),
+            "rtc-state" => await RtcStateAsync(session, frame),
+            _ => new ErrorFrame(ErrorCodes.Invalid, $"Unknown frame type \"{frame.Type}\".", frame.Type),
+        };
+        if (error is null)
+        {
+            metrics.Accepted(frame.Type);
+            return;
+        }
+
+        metrics.Rejected(error.Code);
+        session.Send(error);
+    }
+
+    public void OnRejected(WebSocketSession session, string errorCode) => metrics.Rejected(errorCode);
+
+    public ValueTask OnDisconnectedAsync(WebSocketSession session)
+    {
+        notifier.Tell(directory.LeaveAllLocal(session.ClientId));
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask OnDisconnectedAsync(WebSocketSession session) => ValueTask.CompletedTask;
+    private ErrorFrame? Join(WebSocketSession session, ClientFrame frame)
+    {
+        if (!SignalValidator.TryReadRoom(frame, session.User, out var roomId, out var error))
+        {
+            return error;
+        }
+
+        if (!directory.IsMember(roomId, session.ClientId) && directory.LocalRoomCount(session.ClientId) >= options.Value.MaxRoomsPerConnection)
+        {
+            return new ErrorFrame(ErrorCodes.Invalid, $"A connection may join at most {options.Value.MaxRoomsPerConnection} rooms.", frame.Type);
+        }
+
+        var me = new Peer(session.ClientId, session.User.Name);
+        var (added, others) = directory.JoinLocal(roomId, me);
+        session.Send(new JoinedFrame(roomId, others));
+        if (added)
+        {
+            notifier.Tell(new PresenceChange(roomId, me, Joined: true));
+        }
+
+        return null;
+    }
+
+    private ErrorFrame? Leave(WebSocketSession session, ClientFrame frame)
+    {
+        if (!SignalValidator.TryReadRoom(frame, session.User, out var roomId, out var error))
+        {
+            return error;
+        }
+
+        if (directory.LeaveLocal(roomId, session.ClientId) is not { } me)
+        {
+            return new ErrorFrame(ErrorCodes.Invalid, $"Not joined to \"{roomId}\".", frame.Type);
+        }
+
+        notifier.Tell(new PresenceChange(roomId, me, Joined: false));
+        return null;
+    }
+
+    private async Task<ErrorFrame?> ForwardAsync(WebSocketSession session, ClientFrame frame)
+    {
+        if (!SignalValidator.TryReadSignal(frame, session.User, options.Value, out var request, out var error))
+        {
+            return error;
+        }
+
+        if (!directory.IsMember(request.RoomId, session.ClientId))
+        {
+            return new ErrorFrame(ErrorCodes.Invalid, $"Join \"{request.RoomId}\" before negotiating in it.", frame.Type);
+        }
+
+        var instance = directory.InstanceOf(request.RoomId, request.To);
+        if (instance is null || request.To == session.ClientId)
+        {
+            return new ErrorFrame(ErrorCodes.UnknownPeer, $"\"{request.To}\" is not in \"{request.RoomId}\".", frame.Type);
+        }
+
+        var forwarded = ToFrame(request.Kind, session.ClientId, request.RoomId, request.Sdp, request.Candidate);
+        if (instance == directory.InstanceId)
+        {
+            return notifier.Deliver(request.To, forwarded) ? null
+                : new ErrorFrame(ErrorCodes.UnknownPeer, $"\"{request.To}\" has just left.", frame.Type);
+        }
+
+        var payload = request.Candidate is null ? request.Sdp! : JsonSerializer.Serialize(request.Candidate, ClientFrame.SerializerOptions);
+        try
+        {
+            // Awaited, so that one sender's offer and its candidates leave in the order they came.
+            await bus.Publish(new SignalForwarded(request.RoomId, session.ClientId, request.To, request.Kind, payload));
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            logger.LogWarning(exception, "Could not forward {Kind} to another instance", request.Kind);
+            return new ErrorFrame(ErrorCodes.Unavailable, "Signaling is degraded; retry.", frame.Type);
+        }
+
+        return null;
+    }
+
+    /// <summary>The frame a peer receives: the same for a local delivery and one arriving from another instance.</summary>
+    public static ServerFrame ToFrame(string kind, string from, string roomId, string? sdp, IceCandidate? candidate) =>
+        candidate is null ? new DescriptionFrame(kind, from, roomId, sdp!) : new IceFrame(from, roomId, candidate);
+
+    private async Task<ErrorFrame?> RtcStateAsync(WebSocketSession session, ClientFrame frame)
+    {
+        if (!SignalValidator.TryReadRtcState(frame, session.User, out var report, out var error))
+        {
+            return error;
+        }
+
+        metrics.RtcState(report.State, report.HandshakeMilliseconds, report.Reason);
+        try
+        {
+            await bus.Publish(new RtcStateReported(report.RoomId, session.ClientId, session.User.Name, report.Peer,
+                report.State, report.HandshakeMilliseconds, report.Reason, clock.GetUtcNow()));
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            // The metric is recorded; the event is informational and not worth failing the frame for.
+            logger.LogDebug(exception, "RtcStateReported not published");
+        }
+
+        return null;
+    }
 }

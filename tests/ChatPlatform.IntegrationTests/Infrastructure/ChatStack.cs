@@ -23,6 +23,9 @@ public sealed class ChatStack : IAsyncLifetime
 
     public ServiceProcess Signaling { get; private set; } = null!;
 
+    /// <summary>A second Signaling instance behind the gateway: peers on different instances must meet.</summary>
+    public ServiceProcess Signaling2 { get; private set; } = null!;
+
     public ServiceProcess Delivery { get; private set; } = null!;
 
     public Uri GatewayUrl => Gateway.Url;
@@ -56,7 +59,8 @@ public sealed class ChatStack : IAsyncLifetime
         Delivery = StartService("delivery-1", "Delivery");
         Relay = StartService("relay-1", "Relay");
         Signaling = StartService("signaling-1", "Signaling");
-        await Task.WhenAll(Delivery.WaitUntilReadyAsync(StartTimeout), Relay.WaitUntilReadyAsync(StartTimeout), Signaling.WaitUntilReadyAsync(StartTimeout));
+        Signaling2 = StartService("signaling-2", "Signaling");
+        await Task.WhenAll(new[] { Delivery, Relay, Signaling, Signaling2 }.Select(service => service.WaitUntilReadyAsync(StartTimeout)));
 
         Gateway = StartGateway("gateway", new Dictionary<string, string>());
         await Gateway.WaitUntilReadyAsync(StartTimeout);
@@ -78,6 +82,7 @@ public sealed class ChatStack : IAsyncLifetime
             ["Gateway__DevCertificatePath"] = Path.Combine(Repository.Root, ".chat", "dev-cert.pfx"),
             ["ReverseProxy__Clusters__relay__Destinations__relay-1__Address"] = Relay.Url.ToString(),
             ["ReverseProxy__Clusters__signaling__Destinations__signaling-1__Address"] = Signaling.Url.ToString(),
+            ["ReverseProxy__Clusters__signaling__Destinations__signaling-2__Address"] = Signaling2.Url.ToString(),
             ["ReverseProxy__Clusters__delivery__Destinations__delivery-1__Address"] = Delivery.Url.ToString(),
         };
         foreach (var (key, value) in settings)
@@ -104,6 +109,13 @@ public sealed class ChatStack : IAsyncLifetime
             ["ConnectionStrings__RabbitMq"] = Servers.RabbitMqConnectionString,
             ["Service__InstanceId"] = $"{instanceId}-{_runId}",
         };
+        if (service == "Signaling")
+        {
+            // Presence heals and dead instances are dropped in seconds here, not the production ~25 s.
+            environment["Signaling__HeartbeatInterval"] = "00:00:01";
+            environment["Signaling__InstanceTimeout"] = "00:00:04";
+        }
+
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             environment[key] = value;

@@ -30,7 +30,7 @@ public abstract class Servers : IAsyncDisposable
             return await ContainerServers.CreateAsync();
         }
 
-        return new LocalServers();
+        return await LocalServers.CreateAsync();
     }
 
     private static async Task<bool> DockerEngineAnswersAsync()
@@ -68,17 +68,43 @@ public abstract class Servers : IAsyncDisposable
     }
 }
 
-/// <summary>The servers ./chat test started (or the ones ConnectionStrings__* point at).</summary>
+/// <summary>
+/// The servers ./chat test started (or the ones ConnectionStrings__* point at). On a local broker the run gets
+/// a virtual host of its own, so a stack started by ./chat up on the same broker never sees the tests' traffic.
+/// </summary>
 internal sealed class LocalServers : Servers
 {
-    public override string Description => "local servers (no Docker engine answered): PostgreSQL and RabbitMQ on this machine";
+    private readonly string? _virtualHost;
+
+    private LocalServers(string rabbitMq, string? virtualHost)
+    {
+        RabbitMqConnectionString = rabbitMq;
+        _virtualHost = virtualHost;
+    }
+
+    public override string Description =>
+        $"local servers (no Docker engine answered): PostgreSQL and RabbitMQ on this machine{(_virtualHost is null ? "" : $", vhost {_virtualHost}")}";
 
     public override string PostgresConnectionString { get; } =
         Environment.GetEnvironmentVariable("ConnectionStrings__Chat")
         ?? "Host=127.0.0.1;Port=5432;Database=postgres;Username=postgres;Password=postgres";
 
-    public override string RabbitMqConnectionString { get; } =
-        Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq") ?? "amqp://guest:guest@127.0.0.1:5672/";
+    public override string RabbitMqConnectionString { get; }
+
+    public static async Task<LocalServers> CreateAsync()
+    {
+        var broker = new Uri(Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq") ?? "amqp://guest:guest@127.0.0.1:5672/");
+        if (!broker.IsLoopback || !File.Exists("/usr/sbin/rabbitmqctl"))
+        {
+            return new LocalServers(broker.ToString(), null);
+        }
+
+        var virtualHost = $"chat_it_{DateTime.UtcNow:yyyyMMddHHmmss}_{Guid.NewGuid().ToString("N")[..6]}";
+        var user = Uri.UnescapeDataString(broker.UserInfo.Split(':')[0]);
+        await RabbitMqCtlAsync("add_vhost", virtualHost);
+        await RabbitMqCtlAsync("set_permissions", "-p", virtualHost, user, ".*", ".*", ".*");
+        return new LocalServers(new UriBuilder(broker) { Path = "/" + virtualHost }.Uri.ToString(), virtualHost);
+    }
 
     // stop_app stops the broker inside a running node: clients are cut off exactly as in an outage,
     // and start_app brings it back in about a second instead of a full node boot.
@@ -90,11 +116,17 @@ internal sealed class LocalServers : Servers
         await RabbitMqCtlAsync("await_startup");
     }
 
-    public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    private static async Task RabbitMqCtlAsync(string command)
+    public override async ValueTask DisposeAsync()
     {
-        using var process = Process.Start(new ProcessStartInfo("rabbitmqctl", ["-q", command])
+        if (_virtualHost is not null)
+        {
+            await RabbitMqCtlAsync("delete_vhost", _virtualHost);
+        }
+    }
+
+    private static async Task RabbitMqCtlAsync(params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo("/usr/sbin/rabbitmqctl", ["-q", .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -103,7 +135,7 @@ internal sealed class LocalServers : Servers
         await process.WaitForExitAsync();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"rabbitmqctl {command} failed ({process.ExitCode}): {await error}");
+            throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}");
         }
     }
 }

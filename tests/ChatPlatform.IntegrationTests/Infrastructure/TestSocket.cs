@@ -79,6 +79,13 @@ public sealed class TestSocket : IAsyncDisposable
         await _socket.SendAsync(bytes, WebSocketMessageType.Binary, true, timeout.Token);
     }
 
+    /// <summary>The next frame, whatever its type.</summary>
+    public async Task<JsonElement> ReceiveAnyAsync(TimeSpan? timeout = null)
+    {
+        using var cancel = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        return await _frames.Reader.ReadAsync(cancel.Token);
+    }
+
     /// <summary>The next frame of the given type; frames of other types before it are skipped.</summary>
     public async Task<JsonElement> ReceiveAsync(string type, TimeSpan? timeout = null)
     {

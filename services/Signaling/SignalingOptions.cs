@@ -1,0 +1,29 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChatPlatform.Signaling;
+
+/// <summary>Limits and timings of the signaling protocol. Section "Signaling".</summary>
+public sealed class SignalingOptions
+{
+    public const string Section = "Signaling";
+
+    /// <summary>Rooms one connection may be joined to at once. Default 16.</summary>
+    [Range(1, 1000)]
+    public int MaxRoomsPerConnection { get; set; } = 16;
+
+    /// <summary>Largest SDP of an offer or answer, in bytes. Default 16 KiB.</summary>
+    [Range(256, 1024 * 1024)]
+    public int MaxSdpBytes { get; set; } = 16 * 1024;
+
+    /// <summary>Largest ICE candidate line, in bytes. Default 1 KiB.</summary>
+    [Range(64, 64 * 1024)]
+    public int MaxCandidateBytes { get; set; } = 1024;
+
+    /// <summary>How often an instance announces that it is alive, with its members. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>An instance not heard from for this long is dead and its peers are announced as left. Default 25 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.300", "00:30:00")]
+    public TimeSpan InstanceTimeout { get; set; } = TimeSpan.FromSeconds(25);
+}

@@ -1,0 +1,221 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using ChatPlatform.IntegrationTests.Infrastructure;
+
+namespace ChatPlatform.IntegrationTests;
+
+[Collection(StackCollection.Name)]
+public class SignalingTests(ChatStack stack)
+{
+    private const string Sdp = "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(700);
+
+    private static string NewRoom() => $"room-{Guid.NewGuid():N}"[..20];
+
+    private sealed record Client(TestSocket Socket, string ClientId) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Socket.DisposeAsync();
+    }
+
+    /// <summary>A client connected straight to one Signaling instance, so the test knows which instance it is on.</summary>
+    private async Task<Client> ConnectAsync(ServiceProcess instance, string user, params string[] rooms)
+    {
+        var token = await Tokens.IssueAsync(stack.GatewayUrl, user, rooms);
+        var socket = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(instance.Url, "/ws/signaling", token));
+        var welcome = await socket.ReceiveAsync("welcome");
+        return new Client(socket, welcome.GetProperty("clientId").GetString()!);
+    }
+
+    private static async Task<JsonElement> JoinAsync(Client client, string room)
+    {
+        await client.Socket.SendAsync(new { type = "join", roomId = room });
+        return await client.Socket.ReceiveAsync("joined");
+    }
+
+    private static List<string> PeerIds(JsonElement joined) =>
+        joined.GetProperty("peers").EnumerateArray().Select(peer => peer.GetProperty("clientId").GetString()!).ToList();
+
+    /// <summary>Proves nothing else was delivered: the next frame after a ping is its pong.</summary>
+    private static async Task ShouldHaveReceivedNothingAsync(Client client)
+    {
+        await Task.Delay(Quiet);
+        await client.Socket.SendAsync(new { type = "ping" });
+        var next = await client.Socket.ReceiveAnyAsync();
+        next.GetProperty("type").GetString().ShouldBe("pong", $"unexpected frame {next}");
+    }
+
+    [Fact]
+    public async Task Peers_on_two_instances_see_each_other_join_leave_and_disconnect()
+    {
+        var room = NewRoom();
+        await using var alice = await ConnectAsync(stack.Signaling, "alice", room);
+        var bob = await ConnectAsync(stack.Signaling2, "bob", room);
+
+        PeerIds(await JoinAsync(alice, room)).ShouldBeEmpty();
+        PeerIds(await JoinAsync(bob, room)).ShouldBe([alice.ClientId]);
+        var joined = await alice.Socket.ReceiveAsync("peer-joined");
+        await bob.Socket.SendAsync(new { type = "leave", roomId = room });
+        var left = await alice.Socket.ReceiveAsync("peer-left");
+        PeerIds(await JoinAsync(bob, room)).ShouldBe([alice.ClientId]);
+        await alice.Socket.ReceiveAsync("peer-joined");
+        await bob.DisposeAsync();
+        var disconnected = await alice.Socket.ReceiveAsync("peer-left");
+
+        joined.GetProperty("peer").GetProperty("clientId").GetString().ShouldBe(bob.ClientId);
+        joined.GetProperty("peer").GetProperty("user").GetString().ShouldBe("bob");
+        left.GetProperty("clientId").GetString().ShouldBe(bob.ClientId);
+        disconnected.GetProperty("clientId").GetString().ShouldBe(bob.ClientId);
+    }
+
+    [Fact]
+    public async Task Offer_answer_and_ice_cross_instances_with_from_set_by_the_server()
+    {
+        var room = NewRoom();
+        await using var alice = await ConnectAsync(stack.Signaling, "alice", room);
+        await using var bob = await ConnectAsync(stack.Signaling2, "bob", room);
+        await JoinAsync(alice, room);
+        await JoinAsync(bob, room);
+        await alice.Socket.ReceiveAsync("peer-joined");
+
+        await alice.Socket.SendAsync(new { type = "offer", to = bob.ClientId, roomId = room, sdp = Sdp, from = "spoofed~000000" });
+        var offer = await bob.Socket.ReceiveAsync("offer");
+        await bob.Socket.SendAsync(new { type = "answer", to = alice.ClientId, roomId = room, sdp = Sdp });
+        var answer = await alice.Socket.ReceiveAsync("answer");
+        var candidate = new { candidate = "candidate:1 1 udp 2122260223 127.0.0.1 54321 typ host", sdpMid = "0", sdpMLineIndex = 0 };
+        await alice.Socket.SendAsync(new { type = "ice", to = bob.ClientId, roomId = room, candidate });
+        var ice = await bob.Socket.ReceiveAsync("ice");
+
+        offer.GetProperty("from").GetString().ShouldBe(alice.ClientId);
+        offer.GetProperty("sdp").GetString().ShouldBe(Sdp);
+        offer.GetProperty("roomId").GetString().ShouldBe(room);
+        answer.GetProperty("from").GetString().ShouldBe(bob.ClientId);
+        ice.GetProperty("from").GetString().ShouldBe(alice.ClientId);
+        ice.GetProperty("candidate").GetProperty("candidate").GetString().ShouldBe(candidate.candidate);
+        ice.GetProperty("candidate").GetProperty("sdpMLineIndex").GetInt32().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Two_peers_through_the_gateway_meet_and_negotiate_whichever_instances_they_land_on()
+    {
+        var room = NewRoom();
+        var aliceToken = await Tokens.IssueAsync(stack.GatewayUrl, "alice", room);
+        var bobToken = await Tokens.IssueAsync(stack.GatewayUrl, "bob", room);
+        await using var alice = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(stack.GatewayUrl, "/ws/signaling", aliceToken));
+        await using var bob = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(stack.GatewayUrl, "/ws/signaling", bobToken));
+        var aliceId = (await alice.ReceiveAsync("welcome")).GetProperty("clientId").GetString();
+        var bobId = (await bob.ReceiveAsync("welcome")).GetProperty("clientId").GetString();
+
+        await alice.SendAsync(new { type = "join", roomId = room });
+        await alice.ReceiveAsync("joined");
+        await bob.SendAsync(new { type = "join", roomId = room });
+        await bob.ReceiveAsync("joined");
+        await alice.ReceiveAsync("peer-joined");
+        await bob.SendAsync(new { type = "offer", to = aliceId, roomId = room, sdp = Sdp });
+
+        (await alice.ReceiveAsync("offer")).GetProperty("from").GetString().ShouldBe(bobId);
+    }
+
+    [Fact]
+    public async Task Refused_frames_get_their_error_and_reach_nobody()
+    {
+        var room = NewRoom();
+        var otherRoom = NewRoom();
+        await using var alice = await ConnectAsync(stack.Signaling, "alice", room, otherRoom);
+        await using var bob = await ConnectAsync(stack.Signaling2, "bob", room, otherRoom);
+        await using var carol = await ConnectAsync(stack.Signaling2, "carol", otherRoom);
+        await JoinAsync(alice, room);
+        await JoinAsync(alice, otherRoom);
+        await JoinAsync(bob, room);
+        await JoinAsync(carol, otherRoom);
+        await alice.Socket.ReceiveAsync("peer-joined");
+        await alice.Socket.ReceiveAsync("peer-joined");
+
+        async Task<string> RefusedAsync(object frame)
+        {
+            await alice.Socket.SendAsync(frame);
+            return (await alice.Socket.ReceiveAsync("error")).GetProperty("code").GetString()!;
+        }
+
+        // carol is in otherRoom but not in room: an offer "in room" must not reach her.
+        (await RefusedAsync(new { type = "offer", to = carol.ClientId, roomId = room, sdp = Sdp })).ShouldBe("unknown-peer");
+        (await RefusedAsync(new { type = "offer", to = "nobody~000000", roomId = room, sdp = Sdp })).ShouldBe("unknown-peer");
+        (await RefusedAsync(new { type = "offer", to = bob.ClientId, roomId = "not-granted", sdp = Sdp })).ShouldBe("forbidden");
+        (await RefusedAsync(new { type = "join", roomId = "not-granted" })).ShouldBe("forbidden");
+        (await RefusedAsync(new { type = "offer", to = bob.ClientId, roomId = room, sdp = "v=0\r\n" + new string('a', 17 * 1024) })).ShouldBe("invalid");
+        (await RefusedAsync(new { type = "offer", to = bob.ClientId, roomId = room, sdp = "<script>" })).ShouldBe("invalid");
+        (await RefusedAsync(new { type = "ice", to = bob.ClientId, roomId = room, candidate = new { candidate = "candidate:" + new string('1', 1100), sdpMid = "0" } })).ShouldBe("invalid");
+        (await RefusedAsync(new { type = "ice", to = bob.ClientId, roomId = room, candidate = "candidate:1" })).ShouldBe("invalid");
+        await alice.Socket.SendRawAsync("{\"type\":\"offer\",");
+        (await alice.Socket.ReceiveAsync("error")).GetProperty("code").GetString().ShouldBe("invalid");
+        (await RefusedAsync(new { type = "teleport" })).ShouldBe("invalid");
+
+        await ShouldHaveReceivedNothingAsync(bob);
+        await ShouldHaveReceivedNothingAsync(carol);
+    }
+
+    [Fact]
+    public async Task A_flood_is_rate_limited_then_closed_with_1008_while_everyone_else_carries_on()
+    {
+        var room = NewRoom();
+        await using var flooder = await ConnectAsync(stack.Signaling, "mallory", room);
+        await using var bob = await ConnectAsync(stack.Signaling, "bob", room);
+        await JoinAsync(flooder, room);
+        await JoinAsync(bob, room);
+
+        var sent = 0;
+        try
+        {
+            for (; sent < 400; sent++)
+            {
+                await flooder.Socket.SendAsync(new { type = "offer", to = bob.ClientId, roomId = room, sdp = Sdp });
+            }
+        }
+        catch (Exception exception) when (exception is WebSocketException or OperationCanceledException or InvalidOperationException)
+        {
+            // the server closed the socket mid-flood, which is the point
+        }
+
+        (await flooder.Socket.ClosedAsync(TimeSpan.FromSeconds(15))).ShouldBe(WebSocketCloseStatus.PolicyViolation);
+        await bob.Socket.SendAsync(new { type = "ping" });
+        await bob.Socket.ReceiveAsync("pong");
+        var metrics = await new HttpClient().GetStringAsync(new Uri(stack.Signaling.Url, "/metrics"));
+        metrics.ShouldContain("chat_signaling_rejected_total{otel_scope_name=\"ChatPlatform.Signaling\",reason=\"rate-limited\"}");
+    }
+
+    [Fact]
+    public async Task When_an_instance_dies_its_peers_are_reported_left_to_the_others()
+    {
+        var room = NewRoom();
+        var doomed = stack.StartService("signaling-doomed", "Signaling");
+        await doomed.WaitUntilReadyAsync(ChatStack.StartTimeout);
+        await using var alice = await ConnectAsync(stack.Signaling, "alice", room);
+        await using var carol = await ConnectAsync(doomed, "carol", room);
+        await JoinAsync(alice, room);
+        await JoinAsync(carol, room);
+        (await alice.Socket.ReceiveAsync("peer-joined")).GetProperty("peer").GetProperty("clientId").GetString().ShouldBe(carol.ClientId);
+
+        doomed.Kill();
+        var left = await alice.Socket.ReceiveAsync("peer-left", TimeSpan.FromSeconds(20));
+
+        left.GetProperty("clientId").GetString().ShouldBe(carol.ClientId);
+    }
+
+    [Fact]
+    public async Task Rtc_state_reports_are_counted_as_metrics()
+    {
+        var room = NewRoom();
+        await using var alice = await ConnectAsync(stack.Signaling2, "alice", room);
+        await JoinAsync(alice, room);
+
+        await alice.Socket.SendAsync(new { type = "rtc-state", peer = "bob~123456", roomId = room, state = "connected", handshakeMs = 180 });
+        await alice.Socket.SendAsync(new { type = "rtc-state", peer = "bob~123456", roomId = room, state = "fallback", reason = "timeout" });
+        await alice.Socket.SendAsync(new { type = "rtc-state", peer = "bob~123456", roomId = room, state = "exploded" });
+        var error = await alice.Socket.ReceiveAsync("error");
+
+        error.GetProperty("code").GetString().ShouldBe("invalid");
+        var metrics = await new HttpClient().GetStringAsync(new Uri(stack.Signaling2.Url, "/metrics"));
+        metrics.ShouldContain("chat_rtc_handshake_duration_seconds_count");
+        metrics.ShouldMatch("chat_rtc_fallbacks_total\\{[^}]*reason=\"timeout\"\\} [1-9]");
+        metrics.ShouldMatch("chat_rtc_state_changes_total\\{[^}]*state=\"connected\"\\} [1-9]");
+    }
+}
