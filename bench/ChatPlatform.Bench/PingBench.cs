@@ -1,9 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Net.WebSockets;
-using System.Text;
-using System.Text.Json;
 
 namespace ChatPlatform.Bench;
 
@@ -13,23 +9,14 @@ namespace ChatPlatform.Bench;
 /// </summary>
 internal static class PingBench
 {
-    private static readonly string[] BenchRooms = ["bench"];
-
-    private sealed record TokenResponse(string Token);
-
     public static async Task<int> RunAsync(BenchOptions options)
     {
-        using var http = new HttpClient { BaseAddress = options.Gateway };
-        var token = (await (await http.PostAsJsonAsync("/auth/token", new { user = "bench", rooms = BenchRooms }))
-            .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<TokenResponse>())!.Token;
-        var uri = new UriBuilder(new Uri(options.Gateway, "/ws/relay")) { Scheme = "ws", Query = $"access_token={token}" }.Uri;
-
-        var sockets = new List<ClientWebSocket>();
+        var token = await BenchSocket.TokenAsync(options.Gateway, "bench", ["bench"]);
+        var sockets = new List<BenchSocket>();
         for (var i = 0; i < options.Clients; i++)
         {
-            var socket = new ClientWebSocket();
-            await socket.ConnectAsync(uri, CancellationToken.None);
-            await ReceiveAsync(socket); // welcome
+            var socket = await BenchSocket.ConnectAsync(options.Gateway, "/ws/relay", token);
+            await socket.ReceiveAsync("welcome");
             sockets.Add(socket);
         }
 
@@ -40,7 +27,7 @@ internal static class PingBench
         var total = options.Rate * options.Seconds;
         var perSocket = sockets.Select(_ => new Queue<double>()).ToArray();
         var readers = sockets.Select((socket, index) => ReadPongsAsync(socket, perSocket[index], clock, latency)).ToArray();
-        var ping = Encoding.UTF8.GetBytes("""{"type":"ping"}""");
+        var ping = BenchSocket.Utf8("""{"type":"ping"}""");
         for (var sent = 0; sent < total; sent++)
         {
             var scheduled = sent * 1000.0 / options.Rate;
@@ -56,7 +43,7 @@ internal static class PingBench
                 perSocket[index].Enqueue(scheduled);
             }
 
-            await sockets[index].SendAsync(ping, WebSocketMessageType.Text, true, CancellationToken.None);
+            await sockets[index].SendAsync(ping);
         }
 
         var deadline = clock.Elapsed + TimeSpan.FromSeconds(5);
@@ -67,7 +54,7 @@ internal static class PingBench
 
         foreach (var socket in sockets)
         {
-            await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+            await socket.DisposeAsync();
         }
 
         await Task.WhenAll(readers);
@@ -76,17 +63,11 @@ internal static class PingBench
         return latency.Count == total ? 0 : 1;
     }
 
-    private static async Task ReadPongsAsync(ClientWebSocket socket, Queue<double> pending, Stopwatch clock, Latency latency)
+    private static async Task ReadPongsAsync(BenchSocket socket, Queue<double> pending, Stopwatch clock, Latency latency)
     {
-        while (socket.State == WebSocketState.Open)
+        while (await socket.ReceiveAsync() is { } frame)
         {
-            var frame = await ReceiveAsync(socket);
-            if (frame is null)
-            {
-                return;
-            }
-
-            if (frame.Value.GetProperty("type").GetString() == "pong")
+            if (frame.GetProperty("type").GetString() == "pong")
             {
                 double scheduled;
                 lock (pending)
@@ -97,33 +78,5 @@ internal static class PingBench
                 latency.Add(clock.Elapsed.TotalMilliseconds - scheduled);
             }
         }
-    }
-
-    private static async Task<JsonElement?> ReceiveAsync(ClientWebSocket socket)
-    {
-        var buffer = new byte[64 * 1024];
-        var count = 0;
-        ValueWebSocketReceiveResult result;
-        do
-        {
-            try
-            {
-                result = await socket.ReceiveAsync(buffer.AsMemory(count), CancellationToken.None);
-            }
-            catch (WebSocketException)
-            {
-                return null;
-            }
-
-            if (result.MessageType == WebSocketMessageType.Close)
-            {
-                return null;
-            }
-
-            count += result.Count;
-        }
-        while (!result.EndOfMessage);
-
-        return JsonDocument.Parse(buffer.AsMemory(0, count)).RootElement.Clone();
     }
 }

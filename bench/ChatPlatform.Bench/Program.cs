@@ -6,6 +6,7 @@ try
     return options.Mode switch
     {
         "ping" => await PingBench.RunAsync(options),
+        "signaling" => await SignalingBench.RunAsync(options),
         _ => Help(),
     };
 }
