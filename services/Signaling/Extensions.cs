@@ -45,7 +45,9 @@ public static class Extensions
         builder.Services.AddSingleton<SignalingMetrics>();
         builder.Services.AddSingleton<IceServerProvider>();
         builder.Services.AddSingleton<SignalingProtocol>();
-        builder.Services.AddHostedService<PresencePublisher>();
+        builder.Services.AddSingleton<PresencePublisher>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<PresencePublisher>());
+        builder.Services.AddHealthChecks().AddCheck<PresenceHealthCheck>("presence", tags: [ServiceDefaults.Extensions.ReadyTag]);
         return builder;
     }
 

@@ -23,6 +23,13 @@ public sealed class SignalingOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a starting instance listens for the others' snapshots before it reports ready, so its first
+    /// clients see every room's members in <c>joined</c>. Default 2 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan PresenceWarmup { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>An instance not heard from for this long is dead and its peers are announced as left. Default 25 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.300", "00:30:00")]
     public TimeSpan InstanceTimeout { get; set; } = TimeSpan.FromSeconds(25);

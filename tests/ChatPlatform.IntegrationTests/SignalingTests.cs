@@ -201,6 +201,34 @@ public class SignalingTests(ChatStack stack)
     }
 
     [Fact]
+    public async Task When_an_instance_restarts_its_peers_leave_and_come_back_when_they_rejoin()
+    {
+        var room = NewRoom();
+        var restarting = stack.StartService("signaling-restart", "Signaling");
+        await restarting.WaitUntilReadyAsync(ChatStack.StartTimeout);
+        await using var alice = await ConnectAsync(stack.Signaling, "alice", room);
+        var carol = await ConnectAsync(restarting, "carol", room);
+        await JoinAsync(alice, room);
+        await JoinAsync(carol, room);
+        await alice.Socket.ReceiveAsync("peer-joined");
+
+        await restarting.StopAsync(TimeSpan.FromSeconds(20));
+        var left = await alice.Socket.ReceiveAsync("peer-left");
+        (await carol.Socket.ClosedAsync()).ShouldBe(WebSocketCloseStatus.EndpointUnavailable);
+        await carol.DisposeAsync();
+        var restarted = stack.StartService("signaling-restart", "Signaling");
+        await restarted.WaitUntilReadyAsync(ChatStack.StartTimeout);
+        await using var carolAgain = await ConnectAsync(restarted, "carol", room);
+        var rejoined = await JoinAsync(carolAgain, room);
+        var back = await alice.Socket.ReceiveAsync("peer-joined");
+
+        left.GetProperty("clientId").GetString().ShouldBe(carol.ClientId);
+        restarting.ExitCode.ShouldBe(0);
+        PeerIds(rejoined).ShouldContain(alice.ClientId);
+        back.GetProperty("peer").GetProperty("clientId").GetString().ShouldBe(carolAgain.ClientId);
+    }
+
+    [Fact]
     public async Task Rtc_state_reports_are_counted_as_metrics()
     {
         var room = NewRoom();

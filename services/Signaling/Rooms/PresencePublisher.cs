@@ -14,8 +14,37 @@ public sealed class PresencePublisher(
     IOptions<SignalingOptions> options,
     ILogger<PresencePublisher> logger) : BackgroundService
 {
+    private readonly TaskCompletionSource _warmedUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once this instance has announced itself and listened for the others for the warm-up.</summary>
+    public bool IsWarmedUp => _warmedUp.Task.IsCompleted;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(PublishInOrderAsync(stoppingToken), HeartbeatAsync(stoppingToken));
+        Task.WhenAll(PublishInOrderAsync(stoppingToken), HeartbeatAsync(stoppingToken), WarmUpAsync(stoppingToken));
+
+    private async Task WarmUpAsync(CancellationToken stoppingToken)
+    {
+        await Task.Delay(options.Value.PresenceWarmup, stoppingToken);
+        _warmedUp.TrySetResult();
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Sockets were closed with 1001 when stopping began; say goodbye and give the queue a moment to drain.
+        directory.PublishFarewell();
+        using var drained = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        drained.CancelAfter(TimeSpan.FromSeconds(3));
+        try
+        {
+            await directory.Outgoing.Completion.WaitAsync(drained.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            logger.LogWarning("Presence queue not drained on shutdown; peers will expire by timeout");
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
 
     private async Task PublishInOrderAsync(CancellationToken stoppingToken)
     {

@@ -153,6 +153,19 @@ public sealed class RoomDirectory(string instanceId, TimeProvider clock)
         }
     }
 
+    /// <summary>
+    /// Queues this instance's last word on shutdown: no members, with a sequence no later event can pass,
+    /// so the others drop its peers at once instead of after the instance timeout.
+    /// </summary>
+    public void PublishFarewell()
+    {
+        lock (_gate)
+        {
+            _outgoing.Writer.TryWrite(new SignalingInstanceAlive(InstanceId, long.MaxValue, [], clock.GetUtcNow()));
+            _outgoing.Writer.TryComplete();
+        }
+    }
+
     /// <summary>Applies another instance's join or leave. Returns the change to tell local members, or null.</summary>
     public PresenceChange? Apply(PeerPresenceChanged change)
     {
