@@ -36,7 +36,7 @@ public sealed class SignalingProtocol(
         {
             "join" => Join(session, frame),
             "leave" => Leave(session, frame),
-            "offer" or "answer" or "ice" => await ForwardAsync(session, frame),
+            "offer" or "answer" or "ice" => Forward(session, frame),
             "rtc-state" => await RtcStateAsync(session, frame),
             _ => new ErrorFrame(ErrorCodes.Invalid, $"Unknown frame type \"{frame.Type}\".", frame.Type),
         };
@@ -97,7 +97,7 @@ public sealed class SignalingProtocol(
         return null;
     }
 
-    private async Task<ErrorFrame?> ForwardAsync(WebSocketSession session, ClientFrame frame)
+    private ErrorFrame? Forward(WebSocketSession session, ClientFrame frame)
     {
         if (!SignalValidator.TryReadSignal(frame, session.User, options.Value, out var request, out var error))
         {
@@ -123,18 +123,8 @@ public sealed class SignalingProtocol(
         }
 
         var payload = request.Candidate is null ? request.Sdp! : JsonSerializer.Serialize(request.Candidate, ClientFrame.SerializerOptions);
-        try
-        {
-            // Awaited, so that one sender's offer and its candidates leave in the order they came.
-            await bus.Publish(new SignalForwarded(request.RoomId, session.ClientId, request.To, request.Kind, payload));
-        }
-        catch (Exception exception) when (exception is not OutOfMemoryException)
-        {
-            logger.LogWarning(exception, "Could not forward {Kind} to another instance", request.Kind);
-            return new ErrorFrame(ErrorCodes.Unavailable, "Signaling is degraded; retry.", frame.Type);
-        }
-
-        return null;
+        return directory.Forward(new SignalForwarded(request.RoomId, session.ClientId, request.To, request.Kind, payload)) ? null
+            : new ErrorFrame(ErrorCodes.Unavailable, "This instance is shutting down; reconnect and retry.", frame.Type);
     }
 
     /// <summary>The frame a peer receives: the same for a local delivery and one arriving from another instance.</summary>

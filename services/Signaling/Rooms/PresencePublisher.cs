@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace ChatPlatform.Signaling.Rooms;
 
 /// <summary>
-/// Publishes this instance's presence events and heartbeats in order, one at a time (a broker outage holds
+/// Publishes this instance's presence events, heartbeats and forwarded signals in order, one at a time (a broker outage holds
 /// them back and they go out, still in order, when it returns), and drops instances that fell silent.
 /// </summary>
 public sealed class PresencePublisher(

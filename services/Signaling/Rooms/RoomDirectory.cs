@@ -154,6 +154,19 @@ public sealed class RoomDirectory(string instanceId, TimeProvider clock)
     }
 
     /// <summary>
+    /// Queues an offer, answer or candidate for a peer on another instance, in the same ordered stream as this
+    /// instance's presence events: the target's instance then always learns of the sender's join before its
+    /// first signal. False when the instance is shutting down.
+    /// </summary>
+    public bool Forward(SignalForwarded signal)
+    {
+        lock (_gate)
+        {
+            return _outgoing.Writer.TryWrite(signal);
+        }
+    }
+
+    /// <summary>
     /// Queues this instance's last word on shutdown: no members, with a sequence no later event can pass,
     /// so the others drop its peers at once instead of after the instance timeout.
     /// </summary>
