@@ -3,24 +3,37 @@ using System.Globalization;
 namespace ChatPlatform.Bench;
 
 /// <summary>Command line of the bench tool. Every run is bounded in time and count and talks to loopback only.</summary>
-internal sealed record BenchOptions(string Mode, Uri Gateway, int Clients, int Seconds, int Rate, IReadOnlyList<Uri> Direct)
+internal sealed record BenchOptions(
+    string Mode, Uri Gateway, int Clients, int Seconds, int Rate, IReadOnlyList<Uri> Direct,
+    int Rooms = 2, bool FindMax = false, string? Plot = null)
 {
     public const int MaxClients = 20_000;
     public const int MaxSeconds = 600;
+    public const int MaxRate = 100_000;
 
     public static BenchOptions Parse(string[] args)
     {
-        var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "help";
+        var named = args.Length > 0 && !args[0].StartsWith('-');
+        var mode = named ? args[0] : "help";
         var options = new BenchOptions(mode, new Uri("http://127.0.0.1:8080/"), Clients: 10, Seconds: 10, Rate: 100, Direct: []);
-        for (var i = mode == "help" ? 0 : 1; i < args.Length; i++)
+        for (var i = named ? 1 : 0; i < args.Length; i++)
         {
+            // The only option without a value.
+            if (args[i] == "--find-max")
+            {
+                options = options with { FindMax = true };
+                continue;
+            }
+
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
             options = args[i] switch
             {
                 "--gateway" => options with { Gateway = new Uri(value) },
                 "--clients" => options with { Clients = Bounded(value, 1, MaxClients, "--clients") },
                 "--seconds" => options with { Seconds = Bounded(value, 1, MaxSeconds, "--seconds") },
-                "--rate" => options with { Rate = Bounded(value, 1, 100_000, "--rate") },
+                "--rate" => options with { Rate = Bounded(value, 1, MaxRate, "--rate") },
+                "--rooms" => options with { Rooms = Bounded(value, 1, MaxClients, "--rooms") },
+                "--plot" => options with { Plot = SvgPath(value) },
                 "--direct" => options with { Direct = value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(url => new Uri(url)).ToList() },
                 _ => throw new ArgumentException($"Unknown option {args[i]}"),
             };
@@ -32,6 +45,17 @@ internal sealed record BenchOptions(string Mode, Uri Gateway, int Clients, int S
             throw new ArgumentException("The bench only targets a gateway on this machine (loopback).");
         }
 
+        if (options.Mode != "relay" && (options.FindMax || options.Plot is not null))
+        {
+            throw new ArgumentException("--find-max and --plot belong to the relay mode.");
+        }
+
+        if (options.Mode == "relay" && options.Rooms > options.Clients)
+        {
+            // An empty room would send nothing and receive nothing, and skew the per-room figures.
+            throw new ArgumentException("--rooms must not exceed --clients");
+        }
+
         return options;
     }
 
@@ -40,6 +64,11 @@ internal sealed record BenchOptions(string Mode, Uri Gateway, int Clients, int S
         var number = int.Parse(value, CultureInfo.InvariantCulture);
         return number >= min && number <= max ? number : throw new ArgumentException($"{name} must be {min}-{max}");
     }
+
+    private static string SvgPath(string value) =>
+        value.Length <= 260 && value.EndsWith(".svg", StringComparison.OrdinalIgnoreCase) && value.Trim().Length == value.Length
+            ? value
+            : throw new ArgumentException("--plot must be a file path (at most 260 characters) ending in .svg");
 
     public const string Usage = """
         ChatPlatform bench (loopback only, bounded in time and count)
@@ -50,8 +79,19 @@ internal sealed record BenchOptions(string Mode, Uri Gateway, int Clients, int S
                                                     P pairs of peers, each in a room of its own; with --direct the two
                                                     peers of a pair sit on different instances. Reports join → joined
                                                     latency and offer relay latency (send → the peer receives it)
+          relay  --clients N --rooms M --rate R --seconds S [--find-max] [--plot file.svg]
+                                                    the durable path: N users (one socket each) spread round robin over
+                                                    M fresh rooms, R msg/s in all (R/N per client, open loop). Every
+                                                    member, the sender included, must get each message once and in seq
+                                                    order. Reports sent/accepted/errors, deliveries expected/received/
+                                                    lost/duplicated/out of order, send and delivery rates, scheduled →
+                                                    delivered latency p50/p95/p99/max and scheduled → accepted p50/p99.
+                                                    Exit 1 on any loss or duplicate
+                 --find-max                         steps of S seconds each from R up ×1.5 (fresh rooms, at most 12
+                                                    steps and 100,000 msg/s) until p99 > 50 ms, a loss or a duplicate;
+                                                    prints the highest sustained rate
+                 --plot file.svg                    write an SVG: per-second p50/p99/max over the run, or with
+                                                    --find-max p50/p99 against the rate
           common: --gateway http://127.0.0.1:8080/  (tokens always come from the gateway)
-
-        The durable-path benchmark (relay) comes with the message path.
         """;
 }

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Net.WebSockets;
 using System.Text;
@@ -10,6 +11,11 @@ internal sealed class BenchSocket(ClientWebSocket socket) : IAsyncDisposable
 {
     private sealed record TokenResponse(string Token);
 
+    /// <summary>The gateway rate-limits tokens and upgrades per IP; a bench with many clients waits its turn this often.</summary>
+    private const int MaxRateLimitedAttempts = 120;
+
+    private static readonly TimeSpan LongestRetryAfter = TimeSpan.FromSeconds(30);
+
     private readonly byte[] _buffer = new byte[64 * 1024];
 
     public WebSocketState State => socket.State;
@@ -17,16 +23,51 @@ internal sealed class BenchSocket(ClientWebSocket socket) : IAsyncDisposable
     public static async Task<string> TokenAsync(Uri gateway, string user, string[] rooms)
     {
         using var http = new HttpClient { BaseAddress = gateway };
-        var response = await http.PostAsJsonAsync("/auth/token", new { user, rooms });
-        return (await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<TokenResponse>())!.Token;
+        return await TokenAsync(http, user, rooms);
     }
 
+    /// <summary>A token from the dev issuer; a 429 (burst spent) is waited out as its Retry-After says, then retried.</summary>
+    public static async Task<string> TokenAsync(HttpClient http, string user, string[] rooms)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var response = await http.PostAsJsonAsync("/auth/token", new { user, rooms });
+            if (response.StatusCode == HttpStatusCode.TooManyRequests && attempt < MaxRateLimitedAttempts)
+            {
+                await Task.Delay(RetryAfter(response.Headers.RetryAfter?.Delta));
+                continue;
+            }
+
+            return (await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<TokenResponse>())!.Token;
+        }
+    }
+
+    /// <summary>Opens a socket; a 429 on the upgrade (the gateway's per-IP upgrade rate) is waited out and retried.</summary>
     public static async Task<BenchSocket> ConnectAsync(Uri server, string path, string token)
     {
         var uri = new UriBuilder(new Uri(server, path)) { Scheme = server.Scheme == "https" ? "wss" : "ws", Query = $"access_token={token}" }.Uri;
-        var socket = new ClientWebSocket();
-        await socket.ConnectAsync(uri, CancellationToken.None);
-        return new BenchSocket(socket);
+        for (var attempt = 1; ; attempt++)
+        {
+            var socket = new ClientWebSocket();
+            // Without this the status code and Retry-After of a refused upgrade are thrown away.
+            socket.Options.CollectHttpResponseDetails = true;
+            try
+            {
+                await socket.ConnectAsync(uri, CancellationToken.None);
+                return new BenchSocket(socket);
+            }
+            catch (WebSocketException) when (socket.HttpStatusCode == HttpStatusCode.TooManyRequests && attempt < MaxRateLimitedAttempts)
+            {
+                var wait = RetryAfter(RetryAfterHeader(socket.HttpResponseHeaders));
+                socket.Dispose();
+                await Task.Delay(wait);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
     }
 
     public Task SendAsync(object frame) => SendAsync(JsonSerializer.SerializeToUtf8Bytes(frame, JsonSerializerOptions.Web));
@@ -35,6 +76,21 @@ internal sealed class BenchSocket(ClientWebSocket socket) : IAsyncDisposable
 
     /// <summary>The next frame, or null once the socket is closed.</summary>
     public async Task<JsonElement?> ReceiveAsync()
+    {
+        if (await ReceiveUtf8Async() is not { } utf8)
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(utf8);
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>
+    /// The next frame's UTF-8 text, or null once the socket is closed. The memory is this socket's buffer: it is valid
+    /// until the next receive, so a reader that parses at once allocates nothing per frame.
+    /// </summary>
+    public async Task<ReadOnlyMemory<byte>?> ReceiveUtf8Async()
     {
         var count = 0;
         ValueWebSocketReceiveResult result;
@@ -58,8 +114,7 @@ internal sealed class BenchSocket(ClientWebSocket socket) : IAsyncDisposable
         }
         while (!result.EndOfMessage);
 
-        using var document = JsonDocument.Parse(_buffer.AsMemory(0, count));
-        return document.RootElement.Clone();
+        return _buffer.AsMemory(0, count);
     }
 
     /// <summary>The next frame of a type, skipping others.</summary>
@@ -76,16 +131,36 @@ internal sealed class BenchSocket(ClientWebSocket socket) : IAsyncDisposable
         throw new InvalidOperationException($"The socket closed before a \"{type}\" frame.");
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Starts the close handshake; a reader still waiting on this socket ends when the server's close arrives.</summary>
+    public async Task CloseOutputAsync()
     {
         if (socket.State == WebSocketState.Open)
         {
-            // Output only: a reader may still be waiting on this socket, and it ends when the server's close arrives.
-            await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+            try
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+            }
+            catch (WebSocketException)
+            {
+                // The server dropped the connection first: there is nothing left to close.
+            }
         }
+    }
 
+    public async ValueTask DisposeAsync()
+    {
+        await CloseOutputAsync();
         socket.Dispose();
     }
 
     public static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static TimeSpan RetryAfter(TimeSpan? header) =>
+        header is { } wait && wait > TimeSpan.Zero ? (wait < LongestRetryAfter ? wait : LongestRetryAfter) : TimeSpan.FromSeconds(1);
+
+    private static TimeSpan? RetryAfterHeader(IReadOnlyDictionary<string, IEnumerable<string>>? headers)
+    {
+        var value = headers?.FirstOrDefault(header => header.Key.Equals("Retry-After", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+        return int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? TimeSpan.FromSeconds(seconds) : null;
+    }
 }

@@ -8,6 +8,9 @@ internal sealed class Latency
     private readonly List<double> _samples = [];
     private readonly Lock _gate = new();
 
+    // A report asks for several percentiles of the same samples: sort once until the next Add.
+    private double[]? _sorted;
+
     public int Count
     {
         get
@@ -24,6 +27,7 @@ internal sealed class Latency
         lock (_gate)
         {
             _samples.Add(milliseconds);
+            _sorted = null;
         }
     }
 
@@ -36,7 +40,7 @@ internal sealed class Latency
                 return double.NaN;
             }
 
-            var sorted = _samples.Order().ToArray();
+            var sorted = _sorted ??= _samples.Order().ToArray();
             var rank = (int)Math.Ceiling(percent / 100 * sorted.Length);
             return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
         }

@@ -1,3 +1,4 @@
+using System.Net.WebSockets;
 using ChatPlatform.Bench;
 
 try
@@ -7,6 +8,7 @@ try
     {
         "ping" => await PingBench.RunAsync(options),
         "signaling" => await SignalingBench.RunAsync(options),
+        "relay" => await RelayBench.RunAsync(options),
         _ => Help(),
     };
 }
@@ -15,6 +17,12 @@ catch (ArgumentException exception)
     Console.Error.WriteLine(exception.Message);
     Console.Error.WriteLine(BenchOptions.Usage);
     return 2;
+}
+catch (Exception exception) when (exception is HttpRequestException or WebSocketException or TimeoutException or InvalidOperationException)
+{
+    // The stack is up but not answering as the protocol says (or not up at all): a one-line reason beats a trace.
+    Console.Error.WriteLine($"bench failed: {exception.Message}");
+    return 1;
 }
 
 static int Help()

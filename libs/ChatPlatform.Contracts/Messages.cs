@@ -14,7 +14,7 @@ public sealed record MessageSubmitted(
     DateTimeOffset SentAt,
     DateTimeOffset AcceptedAt);
 
-/// <summary>A message Delivery has stored with its per-room sequence number.</summary>
+/// <summary>A message Delivery has stored with its per-room sequence number. Every Relay instance hears it.</summary>
 public sealed record MessageStored(
     Guid Id,
     string RoomId,
@@ -23,3 +23,31 @@ public sealed record MessageStored(
     string Text,
     DateTimeOffset SentAt,
     DateTimeOffset StoredAt);
+
+/// <summary>
+/// Delivery refused a submitted message (e.g. <c>id-conflict</c>: the id belongs to another sender's message).
+/// The Relay holding <paramref name="ClientId"/> tells the sender.
+/// </summary>
+public sealed record MessageRejected(Guid Id, string RoomId, string From, string ClientId, string Reason);
+
+/// <summary>
+/// A member's cumulative cursors in a room: everything up to <paramref name="Delivered"/> reached one of its
+/// devices, everything up to <paramref name="Read"/> was shown. Zero means "no news". Relays coalesce acks into these.
+/// </summary>
+public sealed record CursorAdvanced(string RoomId, string User, long Delivered, long Read);
+
+/// <summary>A member's stored cursors after they moved: pushed to the room as a <c>receipt</c>.</summary>
+public sealed record ReceiptUpdated(string RoomId, string User, long Delivered, long Read);
+
+/// <summary>A Relay asks Delivery for a room's stored messages after a seq (replay on subscribe, gap filling).</summary>
+public sealed record HistoryRequested(string RoomId, long AfterSeq, int Limit);
+
+/// <summary>
+/// Delivery's answer to <see cref="HistoryRequested"/>: up to Limit messages in seq order, the room's last seq,
+/// and every member's cursors, so that a resuming client also learns the receipts it missed.
+/// </summary>
+public sealed record RoomHistory(
+    string RoomId,
+    IReadOnlyList<MessageStored> Messages,
+    long LastSeq,
+    IReadOnlyList<ReceiptUpdated> Receipts);

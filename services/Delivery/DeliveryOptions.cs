@@ -10,4 +10,40 @@ public sealed class DeliveryOptions
     /// <summary>Largest (and default) history page. Default 500.</summary>
     [Range(1, 5000)]
     public int HistoryPageSize { get; set; } = 500;
+
+    /// <summary>Longest message text Delivery stores, in characters (the Relay checks first). Default 4,000.</summary>
+    [Range(1, 4000)]
+    public int MaxTextLength { get; set; } = 4000;
+
+    /// <summary>Submitted messages stored at once by one instance (statements in flight, each a database connection). Default 16.</summary>
+    [Range(1, 1024)]
+    public int StoreConcurrency { get; set; } = 16;
+
+    /// <summary>Retries of a message whose store failed (PostgreSQL away, deadlock) before it goes to the error queue. Default 10.</summary>
+    [Range(0, 100)]
+    public int RetryLimit { get; set; } = 10;
+
+    /// <summary>First retry delay; each next one doubles, up to <see cref="RetryMaxInterval"/>. Default 200 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan RetryMinInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Longest retry delay. Default 10 s (so ten retries span about a minute).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan RetryMaxInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Outbox rows claimed and published per round. Default 256.</summary>
+    [Range(1, 10_000)]
+    public int OutboxBatchSize { get; set; } = 256;
+
+    /// <summary>How often the dispatcher looks for rows nobody signalled (another instance crashed). Default 1 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan OutboxPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long one round of publishes may wait for the broker's confirms. Default 10 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan OutboxPublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest pause after failed rounds (broker or database away); it doubles from 100 ms. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan OutboxMaxBackoff { get; set; } = TimeSpan.FromSeconds(5);
 }

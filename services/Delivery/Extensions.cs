@@ -1,7 +1,11 @@
+using ChatPlatform.Delivery.Cursors;
 using ChatPlatform.Delivery.History;
 using ChatPlatform.Delivery.Messages;
+using ChatPlatform.Delivery.Outbox;
 using ChatPlatform.Delivery.Storage;
+using ChatPlatform.Delivery.Telemetry;
 using ChatPlatform.ServiceDefaults.Messaging;
+using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using OpenTelemetry.Trace;
@@ -20,14 +24,37 @@ public static class Extensions
         builder.Services.AddOptions<DeliveryOptions>()
             .BindConfiguration(DeliveryOptions.Section)
             .ValidateDataAnnotations()
+            .Validate(options => options.RetryMaxInterval >= options.RetryMinInterval,
+                "Delivery:RetryMaxInterval must not be shorter than Delivery:RetryMinInterval.")
             .ValidateOnStart();
+        // The bus is configured before options can be resolved; the same values are validated at start above.
+        var settings = builder.Configuration.GetSection(DeliveryOptions.Section).Get<DeliveryOptions>() ?? new DeliveryOptions();
+
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddDbContextPool<ChatDbContext>(options => options.UseNpgsql(connectionString));
         builder.Services.AddScoped<MessageStore>();
+        builder.Services.AddScoped<CursorStore>();
+        builder.Services.AddSingleton<DeliveryMetrics>();
+        builder.Services.AddSingleton<OutboxSignal>();
+        builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHealthChecks().AddNpgSql(connectionString, name: "postgresql", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddNpgsql());
 
-        builder.AddChatMessaging(bus => bus.AddConsumer<MessageSubmittedConsumer>());
+        builder.AddChatMessaging(bus =>
+        {
+            bus.AddConsumer<MessageSubmittedConsumer>().Endpoint(endpoint =>
+            {
+                endpoint.ConcurrentMessageLimit = settings.StoreConcurrency;
+                endpoint.PrefetchCount = settings.StoreConcurrency * 2;
+            });
+            bus.AddConsumer<CursorAdvancedConsumer>();
+            bus.AddConsumer<HistoryRequestedConsumer>();
+            // Transient faults (PostgreSQL restarting, a deadlock) are retried in place with exponential backoff;
+            // what still fails goes to the endpoint's error queue and is counted there.
+            bus.AddConfigureEndpointsCallback((_, _, endpoint) => endpoint.UseMessageRetry(retry =>
+                retry.Exponential(settings.RetryLimit, settings.RetryMinInterval, settings.RetryMaxInterval, settings.RetryMinInterval)));
+        });
+        builder.Services.AddReceiveObserver<ErrorQueueObserver>();
         return builder;
     }
 

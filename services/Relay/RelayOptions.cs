@@ -2,7 +2,7 @@ using System.ComponentModel.DataAnnotations;
 
 namespace ChatPlatform.Relay;
 
-/// <summary>Limits of the relay protocol. Section "Relay".</summary>
+/// <summary>Limits and timings of the relay protocol. Section "Relay".</summary>
 public sealed class RelayOptions
 {
     public const string Section = "Relay";
@@ -18,4 +18,60 @@ public sealed class RelayOptions
     /// <summary>How long a send waits for the broker's confirm before the client is told "unavailable". Default 5 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Rooms one connection may subscribe to at once. Default 16.</summary>
+    [Range(1, 1000)]
+    public int MaxSubscriptions { get; set; } = 16;
+
+    /// <summary>Messages asked of Delivery per replay page. Default 500 (Delivery's largest page).</summary>
+    [Range(1, 5000)]
+    public int HistoryPageSize { get; set; } = 500;
+
+    /// <summary>How long a replay or gap-fill request waits for Delivery. Default 5 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan HistoryTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a message that arrived ahead of a missing seq waits for it before the relay fetches the gap from
+    /// storage (two Delivery instances publish independently, so small reorderings are normal). Default 200 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan GapFillDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long a pushed message may go unacknowledged before it is pushed again; it doubles per resend. Default 1 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest pause between resends of one message. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan MaxResendInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Resends of one message after which the relay gives up on the connection and closes it (1008): the client
+    /// reconnects and resumes from storage. Default 6 (1 + 2 + 4 + 8 + 16 + 30 s ≈ 1 min).
+    /// </summary>
+    [Range(1, 100)]
+    public int MaxResends { get; set; } = 6;
+
+    /// <summary>A pushed message not acknowledged for this long counts in chat_messages_undelivered. Default 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
+    public TimeSpan UndeliveredAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often due resends are looked for. Default 250 ms.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
+    public TimeSpan ResendSweepInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Messages one subscription may hold, waiting for a missing seq or for acks; a client that lets more pile up
+    /// is closed (1013) and resumes from storage instead of growing the relay's memory. Default 10,000.
+    /// </summary>
+    [Range(100, 1_000_000)]
+    public int MaxHeldPerSubscription { get; set; } = 10_000;
+
+    /// <summary>
+    /// How often the coalesced delivered/read cursors of all clients are sent to Delivery. Acks are cumulative, so
+    /// one update per member and room per interval carries them all. Default 100 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
+    public TimeSpan CursorFlushInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 }

@@ -12,7 +12,7 @@ public sealed class PostgresDatabase : IAsyncLifetime
 {
     private readonly NpgsqlConnectionStringBuilder _server = new(
         Environment.GetEnvironmentVariable("ConnectionStrings__Chat")
-        ?? "Host=127.0.0.1;Port=5432;Database=postgres;Username=postgres;Password=postgres");
+        ?? "Host=127.0.0.1;Port=5432;Database=postgres;Username=postgres;Password=postgres;SSL Mode=Disable");
 
     public string ConnectionString { get; private set; } = "";
 

@@ -17,4 +17,7 @@ public static class CloseCodes
 
     /// <summary>1011: an unexpected server error.</summary>
     public const int InternalError = 1011;
+
+    /// <summary>1013: the server holds too much for this client (it stopped acknowledging); reconnect and resume.</summary>
+    public const int TryAgainLater = 1013;
 }

@@ -79,6 +79,29 @@ public sealed class WebSocketSession : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Queues a frame, waiting while the queue is full: for bulk sends the client asked for (a replay), which
+    /// the client paces by reading. Returns false once the session is closing.
+    /// </summary>
+    public async ValueTask<bool> SendAsync(ServerFrame frame)
+    {
+        if (IsClosing)
+        {
+            return false;
+        }
+
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(frame, frame.GetType(), ClientFrame.SerializerOptions);
+        try
+        {
+            await _outgoing.Writer.WriteAsync(bytes, _abort.Token);
+            return true;
+        }
+        catch (Exception exception) when (exception is ChannelClosedException or OperationCanceledException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Starts the closing handshake; the socket is aborted if the client does not answer in time.</summary>
     public async Task CloseAsync(int code, string reason)
     {

@@ -1,26 +1,66 @@
+using System.Diagnostics;
 using ChatPlatform.Contracts;
+using ChatPlatform.Delivery.Outbox;
 using ChatPlatform.Delivery.Storage;
+using ChatPlatform.Delivery.Telemetry;
+using ChatPlatform.ServiceDefaults.WebSockets;
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Delivery.Messages;
 
-/// <summary>Stores every message the relays accepted. Redelivery is harmless: the store is idempotent by id.</summary>
-public sealed class MessageSubmittedConsumer(MessageStore store, ILogger<MessageSubmittedConsumer> logger) : IConsumer<MessageSubmitted>
+/// <summary>
+/// Stores every message the relays accepted. Redelivery is harmless: the store is idempotent by id. A failure
+/// (database away) throws, and the endpoint's retry policy tries again with backoff.
+/// </summary>
+public sealed class MessageSubmittedConsumer(
+    MessageStore store,
+    OutboxSignal outbox,
+    DeliveryMetrics metrics,
+    IOptions<DeliveryOptions> options,
+    ILogger<MessageSubmittedConsumer> logger) : IConsumer<MessageSubmitted>
 {
     public async Task Consume(ConsumeContext<MessageSubmitted> context)
     {
-        var result = await store.StoreAsync(context.Message, context.CancellationToken);
+        var submitted = context.Message;
+        if (!IsValid(submitted, options.Value))
+        {
+            // The relays check first; this only guards against a client that bypassed them or a bug.
+            logger.LogWarning("Message {MessageId} from {Sender} is malformed; refused", submitted.Id, submitted.From);
+            metrics.Rejected(Rejections.Invalid);
+            await store.RejectAsync(submitted, Rejections.Invalid, context.CancellationToken);
+            outbox.Notify();
+            return;
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        var result = await store.StoreAsync(submitted, context.CancellationToken);
         switch (result.Outcome)
         {
             case StoreOutcome.Stored:
-                logger.LogDebug("Stored {MessageId} in {RoomId} as seq {Seq}", result.Message.Id, result.Message.RoomId, result.Message.Seq);
+                metrics.Stored(Stopwatch.GetElapsedTime(started));
                 break;
             case StoreOutcome.Duplicate:
+                metrics.Duplicate();
                 logger.LogDebug("Message {MessageId} was already stored as seq {Seq}", result.Message.Id, result.Message.Seq);
                 break;
             case StoreOutcome.IdConflict:
-                logger.LogWarning("Message {MessageId} from {Sender} reuses the id of another sender's message", context.Message.Id, context.Message.From);
+                metrics.Rejected(Rejections.IdConflict);
+                logger.LogWarning("Message {MessageId} from {Sender} reuses the id of another sender's message", submitted.Id, submitted.From);
                 break;
         }
+
+        if (result.Outcome != StoreOutcome.Duplicate)
+        {
+            outbox.Notify();
+        }
     }
+
+    internal static bool IsValid(MessageSubmitted message, DeliveryOptions options) =>
+        message.Id != Guid.Empty
+        && RoomIds.IsValid(message.RoomId)
+        && !string.IsNullOrWhiteSpace(message.Text)
+        && message.Text.Length <= options.MaxTextLength
+        && message.From is { Length: > 0 and <= 64 }
+        && message.ClientId is { Length: <= 80 };
 }

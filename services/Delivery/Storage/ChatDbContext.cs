@@ -1,4 +1,5 @@
 using System.Text;
+using ChatPlatform.Delivery.Outbox;
 using Microsoft.EntityFrameworkCore;
 
 namespace ChatPlatform.Delivery.Storage;
@@ -8,6 +9,10 @@ public sealed class ChatDbContext(DbContextOptions<ChatDbContext> options) : DbC
     public DbSet<StoredMessage> Messages => Set<StoredMessage>();
 
     public DbSet<RoomSequence> RoomSequences => Set<RoomSequence>();
+
+    public DbSet<MemberCursor> Cursors => Set<MemberCursor>();
+
+    public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
 
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
@@ -27,6 +32,21 @@ public sealed class ChatDbContext(DbContextOptions<ChatDbContext> options) : DbC
             sequence.ToTable("room_sequences");
             sequence.HasKey(s => s.RoomId);
             sequence.Property(s => s.RoomId).HasMaxLength(64);
+        });
+        modelBuilder.Entity<MemberCursor>(cursor =>
+        {
+            cursor.ToTable("member_cursors");
+            cursor.HasKey(c => new { c.RoomId, c.UserName });
+            cursor.Property(c => c.RoomId).HasMaxLength(64);
+            cursor.Property(c => c.UserName).HasMaxLength(64);
+        });
+        modelBuilder.Entity<OutboxMessage>(outbox =>
+        {
+            outbox.ToTable("outbox_messages");
+            outbox.HasKey(o => o.Id);
+            outbox.Property(o => o.Id).UseIdentityAlwaysColumn();
+            outbox.Property(o => o.MessageType).HasMaxLength(200);
+            outbox.Property(o => o.Payload).HasColumnType("jsonb");
         });
 
         // PostgreSQL convention: snake_case names, so hand-written SQL and psql sessions read naturally.

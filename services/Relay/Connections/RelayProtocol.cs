@@ -1,14 +1,26 @@
+using System.Text.Json;
 using ChatPlatform.Contracts;
 using ChatPlatform.Relay.Messages;
+using ChatPlatform.Relay.Receipts;
+using ChatPlatform.Relay.Subscriptions;
+using ChatPlatform.Relay.Telemetry;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Relay.Connections;
 
-/// <summary>The relay protocol: clients send chat messages here; the relay hands them to the broker.</summary>
+/// <summary>
+/// The relay protocol: clients send chat messages here (the relay hands them to the broker), subscribe to rooms
+/// (replay from storage, then live), and acknowledge what they received and read.
+/// </summary>
 public sealed class RelayProtocol(
     IBus publisher,
+    SubscriptionRegistry subscriptions,
+    RoomFanout fanout,
+    HistoryClient history,
+    CursorBatcher cursors,
+    RelayMetrics metrics,
     IOptions<RelayOptions> options,
     TimeProvider clock,
     ILogger<RelayProtocol> logger) : IChatProtocol
@@ -26,20 +38,36 @@ public sealed class RelayProtocol(
             case "send":
                 await SendAsync(session, frame);
                 break;
+            case "subscribe":
+                await SubscribeAsync(session, frame);
+                break;
+            case "unsubscribe":
+                Unsubscribe(session, frame);
+                break;
+            case "ack":
+            case "read":
+                MoveCursor(session, frame);
+                break;
             default:
-                session.Send(new ErrorFrame(ErrorCodes.Invalid, $"Unknown frame type \"{frame.Type}\".", frame.Type));
+                Refuse(session, new ErrorFrame(ErrorCodes.Invalid, $"Unknown frame type \"{frame.Type}\".", frame.Type));
                 break;
         }
     }
 
-    public ValueTask OnDisconnectedAsync(WebSocketSession session) => ValueTask.CompletedTask;
+    public void OnRejected(WebSocketSession session, string errorCode) => metrics.Rejected(errorCode);
+
+    public ValueTask OnDisconnectedAsync(WebSocketSession session)
+    {
+        subscriptions.RemoveAll(session);
+        return ValueTask.CompletedTask;
+    }
 
     private async Task SendAsync(WebSocketSession session, ClientFrame frame)
     {
         var now = clock.GetUtcNow();
         if (!SendRequest.TryRead(frame, session.User, options.Value, now, out var request, out var error))
         {
-            session.Send(error);
+            Refuse(session, error);
             return;
         }
 
@@ -47,17 +75,165 @@ public sealed class RelayProtocol(
             request.Id, request.RoomId, session.User.Name, session.ClientId, request.Text, request.SentAt, now);
         try
         {
-            // Publisher confirms are on: this completes only once the broker has the message.
+            // Publisher confirms are on: this completes only once the broker has the message. Awaited in frame
+            // order, so one client's messages reach the broker in the order it sent them.
             using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
             await publisher.Publish(submitted, timeout.Token);
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
+            metrics.Failed("unconfirmed");
             logger.LogWarning(exception, "Broker did not confirm message {MessageId}", request.Id);
             session.Send(new ErrorFrame(ErrorCodes.Unavailable, "The message was not accepted; retry with the same id.", request.Id.ToString()));
             return;
         }
 
+        metrics.Accepted();
         session.Send(new AcceptedFrame(request.Id, request.RoomId));
+    }
+
+    /// <summary>
+    /// Replays the stored messages after afterSeq, then goes live. The subscription is registered before the
+    /// replay starts, so live messages arriving meanwhile wait in it: nothing falls between replay and live,
+    /// and what both bring is pushed once.
+    /// </summary>
+    private async Task SubscribeAsync(WebSocketSession session, ClientFrame frame)
+    {
+        if (ReadRoom(session, frame) is not { } roomId)
+        {
+            return;
+        }
+
+        var afterSeq = 0L;
+        if (frame.Root.TryGetProperty("afterSeq", out var afterElement) && !TryReadSeq(afterElement, out afterSeq))
+        {
+            Refuse(session, new ErrorFrame(ErrorCodes.Invalid, "\"afterSeq\" must be a whole number ≥ 0.", frame.Type));
+            return;
+        }
+
+        if (subscriptions.Find(session, roomId) is null && subscriptions.CountFor(session) >= options.Value.MaxSubscriptions)
+        {
+            Refuse(session, new ErrorFrame(ErrorCodes.Invalid, $"At most {options.Value.MaxSubscriptions} rooms per connection.", frame.Type));
+            return;
+        }
+
+        var subscription = new RoomSubscription(roomId, afterSeq, fanout.PushTo(session));
+        var subscriber = new Subscriber(session, subscription);
+        subscriptions.Add(subscriber);
+        try
+        {
+            RoomHistory page;
+            do
+            {
+                page = await history.GetAsync(roomId, subscription.LastPushed, session.Closed);
+                foreach (var message in subscription.TakeReplayPage(page.Messages, clock.GetUtcNow()))
+                {
+                    if (!await session.SendAsync(MessageFrame.Of(message)))
+                    {
+                        return;
+                    }
+
+                    metrics.Pushed();
+                }
+            }
+            while (page.Messages.Count >= history.PageSize);
+
+            session.Send(new SubscribedFrame(roomId, subscription.LastPushed));
+            foreach (var receipt in page.Receipts)
+            {
+                session.Send(ReceiptFrame.From(receipt));
+            }
+
+            if (subscription.GoLive(clock.GetUtcNow()))
+            {
+                fanout.FillGapSoon(subscriber, options.Value.GapFillDelay);
+            }
+        }
+        catch (Exception exception) when (exception is RequestTimeoutException or RequestFaultException or OperationCanceledException)
+        {
+            subscriptions.Remove(session, roomId, subscription);
+            if (!session.IsClosing)
+            {
+                metrics.Failed("history-unavailable");
+                logger.LogWarning(exception, "Replay of {RoomId} for {ClientId} failed", roomId, session.ClientId);
+                session.Send(new ErrorFrame(ErrorCodes.Unavailable, "Stored messages could not be read; subscribe again.", frame.Type));
+            }
+        }
+    }
+
+    private void Unsubscribe(WebSocketSession session, ClientFrame frame)
+    {
+        if (ReadRoom(session, frame) is { } roomId)
+        {
+            subscriptions.Remove(session, roomId);
+            session.Send(new UnsubscribedFrame(roomId));
+        }
+    }
+
+    /// <summary>ack and read: cumulative cursors. A pushed message stops being resent once acknowledged.</summary>
+    private void MoveCursor(WebSocketSession session, ClientFrame frame)
+    {
+        if (ReadRoom(session, frame) is not { } roomId)
+        {
+            return;
+        }
+
+        if (!frame.Root.TryGetProperty("seq", out var seqElement) || !TryReadSeq(seqElement, out var seq))
+        {
+            Refuse(session, new ErrorFrame(ErrorCodes.Invalid, "\"seq\" must be a whole number ≥ 0.", frame.Type));
+            return;
+        }
+
+        var subscription = subscriptions.Find(session, roomId);
+        if (subscription is not null)
+        {
+            // A client cannot have received more than it was pushed.
+            seq = Math.Min(seq, subscription.LastPushed);
+            var now = clock.GetUtcNow();
+            foreach (var settled in subscription.Acknowledge(seq))
+            {
+                metrics.Delivered(now - settled.Message.SentAt);
+            }
+        }
+
+        if (frame.Type == "read")
+        {
+            cursors.Read(roomId, session.User.Name, seq);
+        }
+        else
+        {
+            cursors.Delivered(roomId, session.User.Name, seq);
+        }
+    }
+
+    /// <summary>The frame's roomId, checked against the rule and the token; null (and an error sent) otherwise.</summary>
+    private string? ReadRoom(WebSocketSession session, ClientFrame frame)
+    {
+        var roomId = frame.GetString("roomId");
+        if (!RoomIds.IsValid(roomId))
+        {
+            Refuse(session, new ErrorFrame(ErrorCodes.Invalid, $"\"roomId\" must be {RoomIds.Rule}.", frame.Type));
+            return null;
+        }
+
+        if (!session.User.CanUse(roomId))
+        {
+            Refuse(session, new ErrorFrame(ErrorCodes.Forbidden, $"The token does not grant room \"{roomId}\".", frame.Type));
+            return null;
+        }
+
+        return roomId;
+    }
+
+    private static bool TryReadSeq(JsonElement element, out long seq)
+    {
+        seq = 0;
+        return element.ValueKind == JsonValueKind.Number && element.TryGetInt64(out seq) && seq >= 0;
+    }
+
+    private void Refuse(WebSocketSession session, ErrorFrame error)
+    {
+        metrics.Rejected(error.Code);
+        session.Send(error);
     }
 }

@@ -21,12 +21,18 @@ public sealed class ChatStack : IAsyncLifetime
 
     public ServiceProcess Relay { get; private set; } = null!;
 
+    /// <summary>A second Relay instance behind the gateway: a room's members may sit on either.</summary>
+    public ServiceProcess Relay2 { get; private set; } = null!;
+
     public ServiceProcess Signaling { get; private set; } = null!;
 
     /// <summary>A second Signaling instance behind the gateway: peers on different instances must meet.</summary>
     public ServiceProcess Signaling2 { get; private set; } = null!;
 
     public ServiceProcess Delivery { get; private set; } = null!;
+
+    /// <summary>A second Delivery instance: both consume, store and dispatch the outbox at once.</summary>
+    public ServiceProcess Delivery2 { get; private set; } = null!;
 
     public Uri GatewayUrl => Gateway.Url;
 
@@ -57,16 +63,30 @@ public sealed class ChatStack : IAsyncLifetime
         }
 
         Delivery = StartService("delivery-1", "Delivery");
+        Delivery2 = StartService("delivery-2", "Delivery");
         Relay = StartService("relay-1", "Relay");
+        Relay2 = StartService("relay-2", "Relay");
         Signaling = StartService("signaling-1", "Signaling");
         Signaling2 = StartService("signaling-2", "Signaling");
-        await Task.WhenAll(new[] { Delivery, Relay, Signaling, Signaling2 }.Select(service => service.WaitUntilReadyAsync(StartTimeout)));
+        await Task.WhenAll(new[] { Delivery, Delivery2, Relay, Relay2, Signaling, Signaling2 }
+            .Select(service => service.WaitUntilReadyAsync(StartTimeout)));
 
         Gateway = StartGateway("gateway", new Dictionary<string, string>());
         await Gateway.WaitUntilReadyAsync(StartTimeout);
     }
 
     /// <summary>Starts one more instance of a backend service (not yet ready when this returns).</summary>
+    /// <summary>
+    /// Starts an instance again after it was stopped or killed, on the same port (so the gateway finds it), and
+    /// waits until it is ready. The stack's property keeps the old process; only its Url is the same.
+    /// </summary>
+    public async Task<ServiceProcess> RestartAsync(ServiceProcess stopped, string service)
+    {
+        var process = Launch(stopped.Name, service, stopped.Url.Port);
+        await process.WaitUntilReadyAsync(StartTimeout);
+        return process;
+    }
+
     public ServiceProcess StartService(string instanceId, string service, IReadOnlyDictionary<string, string>? settings = null) =>
         Launch(instanceId, service, FreePort.Next(), settings: settings);
 
@@ -81,9 +101,11 @@ public sealed class ChatStack : IAsyncLifetime
             ["Gateway__WebRoot"] = Repository.WebClientFolder,
             ["Gateway__DevCertificatePath"] = Path.Combine(Repository.Root, ".chat", "dev-cert.pfx"),
             ["ReverseProxy__Clusters__relay__Destinations__relay-1__Address"] = Relay.Url.ToString(),
+            ["ReverseProxy__Clusters__relay__Destinations__relay-2__Address"] = Relay2.Url.ToString(),
             ["ReverseProxy__Clusters__signaling__Destinations__signaling-1__Address"] = Signaling.Url.ToString(),
             ["ReverseProxy__Clusters__signaling__Destinations__signaling-2__Address"] = Signaling2.Url.ToString(),
             ["ReverseProxy__Clusters__delivery__Destinations__delivery-1__Address"] = Delivery.Url.ToString(),
+            ["ReverseProxy__Clusters__delivery__Destinations__delivery-2__Address"] = Delivery2.Url.ToString(),
         };
         foreach (var (key, value) in settings)
         {
@@ -114,6 +136,12 @@ public sealed class ChatStack : IAsyncLifetime
             // Presence heals and dead instances are dropped in seconds here, not the production ~25 s.
             environment["Signaling__HeartbeatInterval"] = "00:00:01";
             environment["Signaling__InstanceTimeout"] = "00:00:04";
+        }
+
+        if (service == "Relay")
+        {
+            // Faults are tested in seconds: a send the broker cannot confirm fails fast, and the client retries.
+            environment["Relay__PublishTimeout"] = "00:00:02";
         }
 
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())

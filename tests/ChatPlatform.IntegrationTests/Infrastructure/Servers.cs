@@ -20,6 +20,11 @@ public abstract class Servers : IAsyncDisposable
 
     public abstract Task StartBrokerAsync();
 
+    /// <summary>Stops PostgreSQL (fast shutdown: open connections are cut, as in a crash or a failover).</summary>
+    public abstract Task StopDatabaseAsync();
+
+    public abstract Task StartDatabaseAsync();
+
     public abstract ValueTask DisposeAsync();
 
     public static async Task<Servers> StartAsync()
@@ -87,7 +92,7 @@ internal sealed class LocalServers : Servers
 
     public override string PostgresConnectionString { get; } =
         Environment.GetEnvironmentVariable("ConnectionStrings__Chat")
-        ?? "Host=127.0.0.1;Port=5432;Database=postgres;Username=postgres;Password=postgres";
+        ?? "Host=127.0.0.1;Port=5432;Database=postgres;Username=postgres;Password=postgres;SSL Mode=Disable";
 
     public override string RabbitMqConnectionString { get; }
 
@@ -116,6 +121,37 @@ internal sealed class LocalServers : Servers
         await RabbitMqCtlAsync("await_startup");
     }
 
+    public override Task StopDatabaseAsync() => PgCtlClusterAsync("stop", "-m", "fast");
+
+    public override Task StartDatabaseAsync() => PgCtlClusterAsync("start");
+
+    /// <summary>The Debian cluster that listens on the connection string's port (./chat starts it with pg_ctlcluster).</summary>
+    private async Task PgCtlClusterAsync(params string[] arguments)
+    {
+        var port = new Npgsql.NpgsqlConnectionStringBuilder(PostgresConnectionString).Port;
+        var clusters = await RunAsync("pg_lsclusters", "-h");
+        var cluster = clusters.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .FirstOrDefault(fields => fields.Length > 2 && fields[2] == port.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            ?? throw new InvalidOperationException($"No local PostgreSQL cluster on port {port}:\n{clusters}");
+        await RunAsync("pg_ctlcluster", [cluster[0], cluster[1], .. arguments]);
+    }
+
+    private static async Task<string> RunAsync(string program, params string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0
+            ? await output
+            : throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}");
+    }
+
     public override async ValueTask DisposeAsync()
     {
         if (_virtualHost is not null)
@@ -124,20 +160,7 @@ internal sealed class LocalServers : Servers
         }
     }
 
-    private static async Task RabbitMqCtlAsync(params string[] arguments)
-    {
-        using var process = Process.Start(new ProcessStartInfo("/usr/sbin/rabbitmqctl", ["-q", .. arguments])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}");
-        }
-    }
+    private static Task<string> RabbitMqCtlAsync(params string[] arguments) => RunAsync("/usr/sbin/rabbitmqctl", ["-q", .. arguments]);
 }
 
 internal sealed class ContainerServers(PostgreSqlContainer postgres, RabbitMqContainer rabbit) : Servers
@@ -152,7 +175,8 @@ internal sealed class ContainerServers(PostgreSqlContainer postgres, RabbitMqCon
     {
         // A fixed host port, so that the services find the broker again after it restarts.
         var amqpPort = FreePort.Next();
-        var postgres = new PostgreSqlBuilder("postgres:15").Build();
+        var postgresPort = FreePort.Next();
+        var postgres = new PostgreSqlBuilder("postgres:15").WithPortBinding(postgresPort, 5432).Build();
         var rabbit = new RabbitMqBuilder("rabbitmq:3.13-management")
             .WithPortBinding(amqpPort, 5672).WithUsername("guest").WithPassword("guest").Build();
         await Task.WhenAll(postgres.StartAsync(), rabbit.StartAsync());
@@ -162,6 +186,10 @@ internal sealed class ContainerServers(PostgreSqlContainer postgres, RabbitMqCon
     public override Task StopBrokerAsync() => rabbit.StopAsync();
 
     public override Task StartBrokerAsync() => rabbit.StartAsync();
+
+    public override Task StopDatabaseAsync() => postgres.StopAsync();
+
+    public override Task StartDatabaseAsync() => postgres.StartAsync();
 
     public override async ValueTask DisposeAsync()
     {

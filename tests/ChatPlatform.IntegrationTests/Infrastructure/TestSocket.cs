@@ -12,6 +12,8 @@ public sealed class TestSocket : IAsyncDisposable
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ClientWebSocket _socket;
+    // ClientWebSocket allows one send at a time; tests send from their own flow and from background ackers.
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly Channel<JsonElement> _frames = Channel.CreateUnbounded<JsonElement>();
     private readonly TaskCompletionSource<WebSocketCloseStatus?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -70,7 +72,15 @@ public sealed class TestSocket : IAsyncDisposable
     public async Task SendRawAsync(string text)
     {
         using var timeout = new CancellationTokenSource(DefaultTimeout);
-        await _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, timeout.Token);
+        await _sendLock.WaitAsync(timeout.Token);
+        try
+        {
+            await _socket.SendAsync(Encoding.UTF8.GetBytes(text), WebSocketMessageType.Text, true, timeout.Token);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
     }
 
     public async Task SendBinaryAsync(byte[] bytes)
@@ -112,6 +122,9 @@ public sealed class TestSocket : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>True once the connection ended, whoever ended it.</summary>
+    public bool IsClosed => _closed.Task.IsCompleted || _socket.State is WebSocketState.Aborted or WebSocketState.Closed;
 
     /// <summary>How the server closed the socket.</summary>
     public async Task<WebSocketCloseStatus?> ClosedAsync(TimeSpan? timeout = null) =>
@@ -170,5 +183,6 @@ public sealed class TestSocket : IAsyncDisposable
         }
 
         _socket.Dispose();
+        _sendLock.Dispose();
     }
 }

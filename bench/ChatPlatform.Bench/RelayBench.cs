@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ChatPlatform.Bench;
+
+/// <summary>
+/// The durable path end to end: send → relay → broker → store → every subscriber of the room, the sender included.
+/// Open loop: each message has a scheduled time and every delivery is timed from it on one monotonic clock, so a stall
+/// anywhere (the bench's own sends included) shows up as latency instead of a slower rate.
+/// </summary>
+internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchClient> clients, Stopwatch clock, ConcurrentDictionary<Guid, SentMessage> sent)
+{
+    public const double P99LimitMilliseconds = 50;
+    private const int MaxSteps = 12;
+    private const double StepFactor = 1.5;
+
+    /// <summary>How long the drain waits without a single new delivery before it calls the rest lost.</summary>
+    private static readonly TimeSpan DrainPatience = TimeSpan.FromSeconds(10);
+
+    /// <summary>Setup concurrency: enough to overlap round trips, few enough not to storm the gateway's per-IP limits.</summary>
+    private static readonly ParallelOptions Setup = new() { MaxDegreeOfParallelism = 16 };
+
+    public static async Task<int> RunAsync(BenchOptions options)
+    {
+        var run = Hex();
+        var clock = Stopwatch.StartNew();
+        var sent = new ConcurrentDictionary<Guid, SentMessage>();
+        var clients = new RelayBenchClient[options.Clients];
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"relay: {options.Clients} users (one socket each) through {options.Gateway}, {options.Rooms} rooms of {MembersText(options)}"));
+        if (options.Clients > 30)
+        {
+            // The dev issuer allows a burst of ~30 tokens per IP, then ~5/s; each user needs its own token.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"tokens: {options.Clients} users at the gateway's token rate take about {(options.Clients - 30) / 5 + 1} s"));
+        }
+
+        try
+        {
+            using var http = new HttpClient { BaseAddress = options.Gateway };
+            await Parallel.ForEachAsync(Enumerable.Range(0, options.Clients), Setup, async (index, _) =>
+                clients[index] = await RelayBenchClient.ConnectAsync(options.Gateway, http, $"bench-{run}-{index}", clock, sent));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"connected: {options.Clients} sockets in {clock.Elapsed.TotalSeconds:F1} s"));
+            var bench = new RelayBench(options, clients, clock, sent);
+            return options.FindMax ? await bench.FindMaxAsync() : await bench.RunOnceAsync();
+        }
+        finally
+        {
+            await Task.WhenAll(clients.OfType<RelayBenchClient>().Select(client => client.DisposeAsync().AsTask()));
+        }
+    }
+
+    private async Task<int> RunOnceAsync()
+    {
+        var result = await RunStepAsync(options.Rate);
+        RelayReport.PrintStep(result);
+        if (options.Plot is { } plot)
+        {
+            RelayReport.PlotStep(plot, result, options);
+            Console.WriteLine($"plot:         {plot}");
+        }
+
+        return result.Lost == 0 && result.Duplicated == 0 ? 0 : 1;
+    }
+
+    private async Task<int> FindMaxAsync()
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"find-max: steps of {options.Seconds} s from {options.Rate} msg/s, ×{StepFactor} each, until p99 > {P99LimitMilliseconds} ms, a loss or a duplicate"));
+        RelayReport.PrintTableHeader();
+        var results = new List<RelayStepResult>();
+        var rate = options.Rate;
+        while (results.Count < MaxSteps)
+        {
+            var result = await RunStepAsync(rate);
+            results.Add(result);
+            RelayReport.PrintTableRow(result);
+            if (!result.Sustained || rate >= BenchOptions.MaxRate)
+            {
+                break;
+            }
+
+            rate = (int)Math.Min(BenchOptions.MaxRate, Math.Round(rate * StepFactor));
+        }
+
+        var best = results.TakeWhile(result => result.Sustained).LastOrDefault();
+        Console.WriteLine(best is null
+            ? string.Create(CultureInfo.InvariantCulture, $"no rate sustained: already {options.Rate} msg/s missed the mark (see the first row)")
+            : string.Create(CultureInfo.InvariantCulture, $"highest sustained rate: {best.Rate} msg/s (p99 {best.P99:F2} ms)"));
+        if (options.Plot is { } plot)
+        {
+            RelayReport.PlotSteps(plot, results, options);
+            Console.WriteLine($"plot: {plot}");
+        }
+
+        return best is null ? 1 : 0;
+    }
+
+    /// <summary>One step: fresh rooms, everyone subscribed, open-loop sending for --seconds, then the drain.</summary>
+    private async Task<RelayStepResult> RunStepAsync(int rate)
+    {
+        var roomIds = Enumerable.Range(0, options.Rooms).Select(index => $"bench-{Hex()}-{index}").ToArray();
+        var members = new int[roomIds.Length];
+        for (var index = 0; index < clients.Count; index++)
+        {
+            members[index % roomIds.Length]++;
+        }
+
+        var step = new RelayStep(rate, options.Seconds, roomIds, members);
+        await Parallel.ForEachAsync(Enumerable.Range(0, clients.Count), Setup, async (index, _) =>
+            await clients[index].SubscribeAsync(roomIds[index % roomIds.Length], step));
+
+        if (!options.FindMax)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"sending: {rate} msg/s in all ({(double)rate / clients.Count:0.##} per client) for {options.Seconds} s"));
+        }
+
+        step.StartMilliseconds = clock.Elapsed.TotalMilliseconds;
+        // A loop per client: one slow socket delays its own messages (and shows as their latency), not everyone's.
+        await Task.WhenAll(clients.Select((_, index) => Task.Run(() => SendAsync(step, index))));
+        await DrainAsync(step);
+
+        var result = step.Result();
+        await Task.WhenAll(clients.Select(client => client.LeaveAsync(step)));
+
+        // The ids of a reported step are not needed again; at high rates they are most of the bench's memory.
+        foreach (var id in sent.Where(entry => entry.Value.Step == step).Select(entry => entry.Key).ToList())
+        {
+            sent.TryRemove(id, out _);
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// The messages of one client: the k-th message of the step (at start + k/rate) belongs to client k mod N, so the
+    /// whole is evenly spread and each client sends rate/N per second. Behind schedule, it sends at once to catch up.
+    /// </summary>
+    private async Task SendAsync(RelayStep step, int clientIndex)
+    {
+        var client = clients[clientIndex];
+        var roomIndex = clientIndex % step.RoomIds.Count;
+        var interval = 1000.0 / step.Rate;
+        for (long message = clientIndex; message < step.Total; message += clients.Count)
+        {
+            var scheduled = step.StartMilliseconds + (message * interval);
+            var wait = scheduled - clock.Elapsed.TotalMilliseconds;
+            if (wait > 1)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(wait));
+            }
+
+            await client.SendMessageAsync(step, step.RoomIds[roomIndex], step.Members[roomIndex], scheduled);
+        }
+    }
+
+    /// <summary>Waits until every expected delivery arrived, or until deliveries stop arriving for a while.</summary>
+    private async Task DrainAsync(RelayStep step)
+    {
+        var received = step.Received;
+        var lastProgress = clock.Elapsed;
+        while (received < step.Expected && clock.Elapsed - lastProgress < DrainPatience)
+        {
+            await Task.Delay(20);
+            if (step.Received != received)
+            {
+                received = step.Received;
+                lastProgress = clock.Elapsed;
+            }
+        }
+    }
+
+    private static string Hex() => Guid.NewGuid().ToString("N")[..8];
+
+    private static string MembersText(BenchOptions options)
+    {
+        var fewest = options.Clients / options.Rooms;
+        var most = fewest + (options.Clients % options.Rooms == 0 ? 0 : 1);
+        return fewest == most
+            ? fewest.ToString(CultureInfo.InvariantCulture)
+            : string.Create(CultureInfo.InvariantCulture, $"{fewest}-{most}");
+    }
+}

@@ -1,0 +1,35 @@
+using ChatPlatform.Contracts;
+using ChatPlatform.Delivery.Storage;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace ChatPlatform.Delivery.History;
+
+/// <summary>Answers the relays' replay and gap-fill requests from storage.</summary>
+public sealed class HistoryRequestedConsumer(ChatDbContext db, IOptions<DeliveryOptions> options) : IConsumer<HistoryRequested>
+{
+    public async Task Consume(ConsumeContext<HistoryRequested> context)
+    {
+        var request = context.Message;
+        var limit = Math.Clamp(request.Limit, 1, options.Value.HistoryPageSize);
+        await context.RespondAsync(await ReadAsync(db, request.RoomId, Math.Max(0, request.AfterSeq), limit, context.CancellationToken));
+    }
+
+    internal static async Task<RoomHistory> ReadAsync(ChatDbContext db, string roomId, long afterSeq, int limit, CancellationToken cancellationToken)
+    {
+        var messages = await db.Messages.AsNoTracking()
+            .Where(m => m.RoomId == roomId && m.Seq > afterSeq)
+            .OrderBy(m => m.Seq)
+            .Take(limit)
+            .ToListAsync(cancellationToken);
+        var lastSeq = await db.RoomSequences.AsNoTracking()
+            .Where(s => s.RoomId == roomId).Select(s => s.LastSeq).FirstOrDefaultAsync(cancellationToken);
+        var receipts = await db.Cursors.AsNoTracking()
+            .Where(c => c.RoomId == roomId)
+            .OrderBy(c => c.UserName)
+            .Select(c => new ReceiptUpdated(c.RoomId, c.UserName, c.DeliveredSeq, c.ReadSeq))
+            .ToListAsync(cancellationToken);
+        return new RoomHistory(roomId, messages.Select(MessageStore.ToContract).ToList(), lastSeq, receipts);
+    }
+}

@@ -1,0 +1,112 @@
+using ChatPlatform.Delivery.Storage;
+using ChatPlatform.Delivery.Telemetry;
+using ChatPlatform.ServiceDefaults.Resilience;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace ChatPlatform.Delivery.Outbox;
+
+/// <summary>
+/// Publishes committed outbox rows and deletes them once the broker confirmed. Rows are claimed with
+/// <c>FOR UPDATE SKIP LOCKED</c>, so instances running side by side never take the same row; a crash between the
+/// publish and the delete only repeats a publish, which every consumer dedupes (by id, or by seq).
+/// </summary>
+public sealed class OutboxDispatcher(
+    IServiceScopeFactory scopes,
+    OutboxSignal signal,
+    IBus bus,
+    DeliveryMetrics metrics,
+    IOptions<DeliveryOptions> options,
+    TimeProvider clock,
+    ILogger<OutboxDispatcher> logger) : BackgroundService
+{
+    private static readonly TimeSpan PendingCountInterval = TimeSpan.FromSeconds(2);
+    private DateTimeOffset _pendingCountedAt = DateTimeOffset.MinValue;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        var failedRounds = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                while (await DispatchOnceAsync(stoppingToken) == settings.OutboxBatchSize)
+                {
+                    // A full batch: there is more; go again without waiting.
+                }
+
+                failedRounds = 0;
+                await CountPendingAsync(stoppingToken);
+                await signal.WaitAsync(settings.OutboxPollInterval, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception exception)
+            {
+                failedRounds++;
+                var delay = Backoff.Exponential(failedRounds, TimeSpan.FromMilliseconds(100), settings.OutboxMaxBackoff);
+                logger.LogWarning(exception, "Outbox round failed ({Failures} in a row); next try in {Delay}", failedRounds, delay);
+                await Task.Delay(delay, clock, stoppingToken);
+            }
+        }
+    }
+
+    /// <summary>Claims up to one batch, publishes it with confirms, deletes it, commits. Returns the rows sent.</summary>
+    public async Task<int> DispatchOnceAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        var rows = await db.Outbox
+            .FromSql($"SELECT * FROM outbox_messages ORDER BY id LIMIT {settings.OutboxBatchSize} FOR UPDATE SKIP LOCKED")
+            .AsNoTracking()
+            .ToListAsync(cancellationToken);
+        if (rows.Count == 0)
+        {
+            await transaction.CommitAsync(cancellationToken);
+            return 0;
+        }
+
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timeout.CancelAfter(settings.OutboxPublishTimeout);
+            // Started in id order on one connection; consumers still tolerate reordering (Relays fill seq gaps).
+            await Task.WhenAll(rows.Select(row =>
+            {
+                var (message, type) = row.Read();
+                return bus.Publish(message, type, timeout.Token);
+            }));
+        }
+
+        var ids = rows.Select(row => row.Id).ToArray();
+        await db.Outbox.Where(row => ids.Contains(row.Id)).ExecuteDeleteAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+
+        var now = clock.GetUtcNow();
+        foreach (var row in rows)
+        {
+            metrics.Dispatched(now - row.CreatedAt);
+        }
+
+        return rows.Count;
+    }
+
+    private async Task CountPendingAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        if (now - _pendingCountedAt < PendingCountInterval)
+        {
+            return;
+        }
+
+        _pendingCountedAt = now;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
+        metrics.OutboxPending(await db.Outbox.LongCountAsync(cancellationToken));
+    }
+}

@@ -1,0 +1,70 @@
+using ChatPlatform.Contracts;
+using ChatPlatform.ServiceDefaults.WebSockets;
+using MassTransit;
+
+namespace ChatPlatform.Relay.Subscriptions;
+
+/// <summary>Stored messages, on this instance's own queue: every instance hears every room's messages.</summary>
+public sealed class MessageStoredConsumer(RoomFanout fanout) : IConsumer<MessageStored>
+{
+    public Task Consume(ConsumeContext<MessageStored> context)
+    {
+        fanout.Deliver(context.Message);
+        return Task.CompletedTask;
+    }
+}
+
+public sealed class ReceiptUpdatedConsumer(RoomFanout fanout) : IConsumer<ReceiptUpdated>
+{
+    public Task Consume(ConsumeContext<ReceiptUpdated> context)
+    {
+        fanout.DeliverReceipt(context.Message);
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Delivery refused a message: the instance holding the sender's connection tells it.</summary>
+public sealed class MessageRejectedConsumer(ConnectionRegistry connections) : IConsumer<MessageRejected>
+{
+    public Task Consume(ConsumeContext<MessageRejected> context)
+    {
+        var rejected = context.Message;
+        if (connections.TryGet(rejected.ClientId, out var session) && session is not null)
+        {
+            var message = rejected.Reason == ErrorCodes.IdConflict
+                ? "This id belongs to another sender's message; send with a new id."
+                : "Delivery refused this message.";
+            session.Send(new ErrorFrame(rejected.Reason, message, rejected.Id.ToString()));
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>
+/// This instance's queue is temporary: when the broker restarts, whatever was published before the queue is
+/// declared again never reaches it. Each time the queue is ready again, every subscription catches up from storage.
+/// </summary>
+// Takes the service provider: the observer is built while the bus is, and the fan-out needs the bus.
+public sealed class CatchUpOnReconnect(IServiceProvider services, ILogger<CatchUpOnReconnect> logger) : IReceiveEndpointObserver
+{
+    private int _ready;
+
+    public Task Ready(ReceiveEndpointReady ready)
+    {
+        if (ready.InputAddress.AbsolutePath.Contains(ServiceDefaults.Messaging.MessagingExtensions.InstanceQueuePrefix, StringComparison.Ordinal)
+            && Interlocked.Increment(ref _ready) > 1)
+        {
+            logger.LogInformation("Instance queue is back; subscriptions catch up from storage");
+            services.GetRequiredService<RoomFanout>().CatchUpAll();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
+
+    public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
+
+    public Task Faulted(ReceiveEndpointFaulted faulted) => Task.CompletedTask;
+}

@@ -1,0 +1,134 @@
+using ChatPlatform.Contracts;
+using ChatPlatform.Relay.Connections;
+using ChatPlatform.Relay.Telemetry;
+using ChatPlatform.ServiceDefaults.WebSockets;
+using Microsoft.Extensions.Options;
+
+namespace ChatPlatform.Relay.Subscriptions;
+
+/// <summary>
+/// Hands stored messages to this instance's subscribers, and fetches from storage whatever the broker did not
+/// bring: a seq skipped (reordering between Delivery instances) or everything published while this instance's
+/// queue was gone (a broker restart).
+/// </summary>
+public sealed class RoomFanout(
+    SubscriptionRegistry subscriptions,
+    HistoryClient history,
+    RelayMetrics metrics,
+    IOptions<RelayOptions> options,
+    TimeProvider clock,
+    ILogger<RoomFanout> logger)
+{
+    /// <summary>The push a subscription makes: the frame into the client's bounded queue.</summary>
+    public Func<MessageStored, bool> PushTo(WebSocketSession session) => message =>
+    {
+        var queued = session.Send(MessageFrame.Of(message));
+        if (queued)
+        {
+            metrics.Pushed();
+        }
+
+        return queued;
+    };
+
+    public void Deliver(MessageStored message)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var subscriber in subscriptions.InRoom(message.RoomId))
+        {
+            if (subscriber.Subscription.Offer(message, now))
+            {
+                FillGapSoon(subscriber, options.Value.GapFillDelay);
+            }
+
+            CloseIfOverloaded(subscriber);
+        }
+    }
+
+    public void DeliverReceipt(ReceiptUpdated receipt)
+    {
+        var frame = ReceiptFrame.From(receipt);
+        foreach (var subscriber in subscriptions.InRoom(receipt.RoomId))
+        {
+            subscriber.Session.Send(frame);
+        }
+    }
+
+    /// <summary>After the broker connection came back: anything may have been missed, so every subscription catches up.</summary>
+    public void CatchUpAll()
+    {
+        foreach (var subscriber in subscriptions.All)
+        {
+            FillGapSoon(subscriber, TimeSpan.Zero, evenWithoutGap: true);
+        }
+    }
+
+    /// <summary>Starts a fill unless one is running for this subscription.</summary>
+    public void FillGapSoon(Subscriber subscriber, TimeSpan delay, bool evenWithoutGap = false)
+    {
+        if (!subscriber.Subscription.TryBeginFill())
+        {
+            return;
+        }
+
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, clock, subscriber.Session.Closed);
+                }
+
+                await FillAsync(subscriber, evenWithoutGap);
+            }
+            catch (OperationCanceledException) when (subscriber.Session.Closed.IsCancellationRequested)
+            {
+                // The client left; its next subscribe replays from storage anyway.
+            }
+            catch (Exception exception)
+            {
+                // Left for the next message or resync to retry; counted so that a stuck gap shows.
+                metrics.Failed("history-unavailable");
+                logger.LogWarning(exception, "Filling a gap in {RoomId} for {ClientId} failed", subscriber.Subscription.RoomId, subscriber.Session.ClientId);
+            }
+            finally
+            {
+                subscriber.Subscription.EndFill();
+            }
+        });
+    }
+
+    private async Task FillAsync(Subscriber subscriber, bool catchUp)
+    {
+        var subscription = subscriber.Subscription;
+        while (catchUp || subscription.HasGap)
+        {
+            // A gap asks for just the missing seqs; a catch-up asks for whole pages until storage has no more.
+            var limit = catchUp ? history.PageSize : (int)Math.Clamp(subscription.GapSize, 1, history.PageSize);
+            var page = await history.GetAsync(subscription.RoomId, subscription.LastPushed, subscriber.Session.Closed, limit);
+            var now = clock.GetUtcNow();
+            foreach (var message in page.Messages)
+            {
+                subscription.Offer(message, now);
+            }
+
+            CloseIfOverloaded(subscriber);
+            if (page.Messages.Count < limit)
+            {
+                return;
+            }
+        }
+    }
+
+    private void CloseIfOverloaded(Subscriber subscriber)
+    {
+        if (subscriber.Subscription.Held > options.Value.MaxHeldPerSubscription)
+        {
+            logger.LogWarning("Closing {ClientId}: more than {Limit} messages held for it in {RoomId}",
+                subscriber.Session.ClientId, options.Value.MaxHeldPerSubscription, subscriber.Subscription.RoomId);
+            subscriptions.Remove(subscriber.Session, subscriber.Subscription.RoomId, subscriber.Subscription);
+            _ = subscriber.Session.CloseAsync(CloseCodes.TryAgainLater, "too many messages unacknowledged; resume with afterSeq");
+        }
+    }
+}

@@ -1,0 +1,244 @@
+using ChatPlatform.Contracts;
+using ChatPlatform.ServiceDefaults.Resilience;
+
+namespace ChatPlatform.Relay.Subscriptions;
+
+/// <summary>
+/// One client's subscription to one room: pushes every stored message exactly once and in seq order, whatever
+/// order the broker hands them over in, and keeps each push until the client acknowledges it, resending with
+/// exponential backoff. Thread-safe: live messages, gap fills, acks and the resend sweep arrive concurrently.
+/// </summary>
+public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageStored, bool> push)
+{
+    private readonly Lock _gate = new();
+    // Arrived ahead of a missing seq, or during the replay: pushed once everything before them was.
+    private readonly SortedDictionary<long, MessageStored> _waiting = [];
+    private readonly SortedDictionary<long, PendingPush> _unacknowledged = [];
+    private bool _replaying = true;
+    private long _lastPushed = afterSeq;
+    private int _filling;
+
+    public string RoomId { get; } = roomId;
+
+    /// <summary>The highest seq pushed; every seq up to it was pushed, in order.</summary>
+    public long LastPushed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lastPushed;
+            }
+        }
+    }
+
+    /// <summary>Messages held for this client: waiting behind a gap plus pushed and not yet acknowledged.</summary>
+    public int Held
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiting.Count + _unacknowledged.Count;
+            }
+        }
+    }
+
+    /// <summary>The seqs missing before the first waiting message (0 when none is waiting): what a gap fill asks for.</summary>
+    public long GapSize
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiting.Count == 0 ? 0 : First(_waiting).Seq - _lastPushed - 1;
+            }
+        }
+    }
+
+    /// <summary>True while messages wait for a seq that has not arrived.</summary>
+    public bool HasGap
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return !_replaying && _waiting.Count > 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes a page of stored history during the replay and returns the messages to push, in order. The caller
+    /// pushes them (waiting for queue space: the client asked for them); live messages wait until <see cref="GoLive"/>.
+    /// </summary>
+    public IReadOnlyList<MessageStored> TakeReplayPage(IEnumerable<MessageStored> page, DateTimeOffset now)
+    {
+        var toPush = new List<MessageStored>();
+        lock (_gate)
+        {
+            foreach (var message in page.OrderBy(m => m.Seq))
+            {
+                if (message.Seq <= _lastPushed)
+                {
+                    continue;
+                }
+
+                _lastPushed = message.Seq;
+                _waiting.Remove(message.Seq);
+                _unacknowledged[message.Seq] = new PendingPush(message, now);
+                toPush.Add(message);
+            }
+        }
+
+        return toPush;
+    }
+
+    /// <summary>Ends the replay: the live messages that arrived meanwhile are pushed. Returns true if a gap remains.</summary>
+    public bool GoLive(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            _replaying = false;
+            PushReady(now);
+            return _waiting.Count > 0;
+        }
+    }
+
+    /// <summary>A stored message, live or from a gap fill. Returns true if a gap remains (a seq is missing).</summary>
+    public bool Offer(MessageStored message, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            if (message.Seq > _lastPushed)
+            {
+                _waiting.TryAdd(message.Seq, message);
+            }
+
+            if (_replaying)
+            {
+                return false;
+            }
+
+            PushReady(now);
+            return _waiting.Count > 0;
+        }
+    }
+
+    /// <summary>The client has everything up to <paramref name="seq"/>. Returns the pushes this settles.</summary>
+    public IReadOnlyList<PendingPush> Acknowledge(long seq)
+    {
+        var settled = new List<PendingPush>();
+        lock (_gate)
+        {
+            while (_unacknowledged.Count > 0)
+            {
+                var (first, pending) = First(_unacknowledged);
+                if (first > seq)
+                {
+                    break;
+                }
+
+                _unacknowledged.Remove(first);
+                settled.Add(pending);
+            }
+        }
+
+        return settled;
+    }
+
+    /// <summary>Pushes again what is due. Returns how many were resent and whether one ran out of resends.</summary>
+    public (int Resent, bool GaveUp) ResendDue(DateTimeOffset now, RelayOptions options)
+    {
+        var resent = 0;
+        lock (_gate)
+        {
+            foreach (var pending in _unacknowledged.Values)
+            {
+                if (pending.DueAt(options) > now)
+                {
+                    continue;
+                }
+
+                if (pending.Resends >= options.MaxResends)
+                {
+                    return (resent, true);
+                }
+
+                pending.Resends++;
+                pending.LastPushedAt = now;
+                if (!push(pending.Message))
+                {
+                    break;
+                }
+
+                resent++;
+            }
+        }
+
+        return (resent, false);
+    }
+
+    /// <summary>Pushed messages this client has not acknowledged for longer than <paramref name="after"/>.</summary>
+    public IEnumerable<Guid> Undelivered(DateTimeOffset now, TimeSpan after)
+    {
+        lock (_gate)
+        {
+            return _unacknowledged.Values.Where(p => now - p.FirstPushedAt >= after).Select(p => p.Message.Id).ToList();
+        }
+    }
+
+    /// <summary>Lets one gap fill run at a time; the caller releases it with <see cref="EndFill"/>.</summary>
+    public bool TryBeginFill() => Interlocked.CompareExchange(ref _filling, 1, 0) == 0;
+
+    public void EndFill() => Volatile.Write(ref _filling, 0);
+
+    private void PushReady(DateTimeOffset now)
+    {
+        while (_waiting.Count > 0)
+        {
+            var (seq, message) = First(_waiting);
+            if (seq <= _lastPushed)
+            {
+                _waiting.Remove(seq);
+                continue;
+            }
+
+            if (seq != _lastPushed + 1)
+            {
+                return;
+            }
+
+            _waiting.Remove(seq);
+            _lastPushed = seq;
+            _unacknowledged[seq] = new PendingPush(message, now);
+            if (!push(message))
+            {
+                return;
+            }
+        }
+    }
+
+    private static (long Seq, T Value) First<T>(SortedDictionary<long, T> items)
+    {
+        using var enumerator = items.GetEnumerator();
+        enumerator.MoveNext();
+        return (enumerator.Current.Key, enumerator.Current.Value);
+    }
+}
+
+/// <summary>A message pushed to a client and not yet acknowledged.</summary>
+public sealed class PendingPush(MessageStored message, DateTimeOffset pushedAt)
+{
+    public MessageStored Message { get; } = message;
+
+    public DateTimeOffset FirstPushedAt { get; } = pushedAt;
+
+    public DateTimeOffset LastPushedAt { get; set; } = pushedAt;
+
+    public int Resends { get; set; }
+
+    /// <summary>When to push again: the ack timeout after the first push, doubling per resend, capped.</summary>
+    public DateTimeOffset DueAt(RelayOptions options) =>
+        LastPushedAt + Backoff.Exponential(Resends + 1, options.AckTimeout, options.MaxResendInterval);
+}

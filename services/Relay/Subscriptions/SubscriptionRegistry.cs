@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using ChatPlatform.ServiceDefaults.WebSockets;
+
+namespace ChatPlatform.Relay.Subscriptions;
+
+/// <summary>A subscription and the connection it pushes to.</summary>
+public sealed record Subscriber(WebSocketSession Session, RoomSubscription Subscription);
+
+/// <summary>Which of this instance's connections are subscribed to which rooms: room events fan out through it.</summary>
+public sealed class SubscriptionRegistry
+{
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Subscriber>> _byRoom = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Subscriber>> _bySession = new(StringComparer.Ordinal);
+
+    /// <summary>Adds or replaces the session's subscription to the subscription's room.</summary>
+    public void Add(Subscriber subscriber)
+    {
+        var room = subscriber.Subscription.RoomId;
+        var clientId = subscriber.Session.ClientId;
+        _bySession.GetOrAdd(clientId, _ => new(StringComparer.Ordinal))[room] = subscriber;
+        _byRoom.GetOrAdd(room, _ => new(StringComparer.Ordinal))[clientId] = subscriber;
+    }
+
+    /// <summary>Removes the session's subscription to a room (only <paramref name="expected"/>, when given).</summary>
+    public bool Remove(WebSocketSession session, string roomId, RoomSubscription? expected = null)
+    {
+        if (!_bySession.TryGetValue(session.ClientId, out var rooms) || !rooms.TryGetValue(roomId, out var current)
+            || (expected is not null && !ReferenceEquals(current.Subscription, expected)))
+        {
+            return false;
+        }
+
+        rooms.TryRemove(new(roomId, current));
+        if (_byRoom.TryGetValue(roomId, out var members))
+        {
+            members.TryRemove(new(session.ClientId, current));
+            if (members.IsEmpty)
+            {
+                _byRoom.TryRemove(new(roomId, members));
+            }
+        }
+
+        return true;
+    }
+
+    public void RemoveAll(WebSocketSession session)
+    {
+        if (!_bySession.TryRemove(session.ClientId, out var rooms))
+        {
+            return;
+        }
+
+        foreach (var roomId in rooms.Keys)
+        {
+            if (_byRoom.TryGetValue(roomId, out var members))
+            {
+                members.TryRemove(session.ClientId, out _);
+            }
+        }
+    }
+
+    public RoomSubscription? Find(WebSocketSession session, string roomId) =>
+        _bySession.TryGetValue(session.ClientId, out var rooms) && rooms.TryGetValue(roomId, out var subscriber)
+            ? subscriber.Subscription
+            : null;
+
+    public int CountFor(WebSocketSession session) =>
+        _bySession.TryGetValue(session.ClientId, out var rooms) ? rooms.Count : 0;
+
+    public IEnumerable<Subscriber> InRoom(string roomId) =>
+        _byRoom.TryGetValue(roomId, out var members) ? members.Values : [];
+
+    public IEnumerable<Subscriber> All => _bySession.Values.SelectMany(rooms => rooms.Values);
+
+    /// <summary>Distinct messages some member has not acknowledged for longer than <paramref name="after"/>.</summary>
+    public int CountUndelivered(DateTimeOffset now, TimeSpan after) =>
+        All.SelectMany(subscriber => subscriber.Subscription.Undelivered(now, after)).Distinct().Count();
+}

@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace ChatPlatform.IntegrationTests.Infrastructure;
+
+/// <summary>What tests read back from the running stack: the history API, message status and metrics.</summary>
+public static class StackQueries
+{
+    /// <summary>Every stored message of a room, through the gateway's history API, in seq order.</summary>
+    public static async Task<List<JsonElement>> HistoryAsync(this ChatStack stack, string roomId)
+    {
+        var token = await Tokens.IssueAsync(stack.GatewayUrl, "auditor", roomId);
+        var messages = new List<JsonElement>();
+        while (true)
+        {
+            var page = await stack.GetJsonAsync($"/api/rooms/{roomId}/messages?after={messages.Count}&limit=500", token);
+            var batch = page.GetProperty("messages").EnumerateArray().ToList();
+            messages.AddRange(batch);
+            if (batch.Count < 500)
+            {
+                return messages;
+            }
+        }
+    }
+
+    public static async Task<JsonElement> GetJsonAsync(this ChatStack stack, string path, string token)
+    {
+        using var http = Client(stack, token);
+        return await http.GetFromJsonAsync<JsonElement>(path);
+    }
+
+    public static async Task<HttpStatusCode> GetStatusCodeAsync(this ChatStack stack, string path, string token)
+    {
+        using var http = Client(stack, token);
+        using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
+        return response.StatusCode;
+    }
+
+    /// <summary>The sum of a metric's samples (every label set) over the given instances' /metrics.</summary>
+    public static async Task<double> SumMetricAsync(this ChatStack stack, string name, params ServiceProcess[] instances)
+    {
+        using var http = new HttpClient();
+        var sum = 0.0;
+        foreach (var instance in instances)
+        {
+            var text = await http.GetStringAsync(new Uri(instance.Url, "/metrics"));
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' ')
+                {
+                    sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return sum;
+    }
+
+    private static HttpClient Client(ChatStack stack, string token)
+    {
+        var http = new HttpClient { BaseAddress = stack.GatewayUrl };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        return http;
+    }
+}
