@@ -183,6 +183,20 @@ public sealed class RelayClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Reconnects and resumes whenever the connection drops, until cancelled: a browser tab's behaviour.</summary>
+    public async Task StayConnectedAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            if (_socket.IsClosed)
+            {
+                await ReconnectAsync();
+            }
+
+            await Task.Delay(100, CancellationToken.None);
+        }
+    }
+
     public bool IsAccepted(Guid id) =>
         FramesOfType("accepted").Any(frame => frame.GetProperty("id").GetGuid() == id);
 

@@ -1,0 +1,147 @@
+using ChatPlatform.IntegrationTests.Infrastructure;
+
+namespace ChatPlatform.IntegrationTests;
+
+/// <summary>
+/// The guarantee under faults: every message that got <c>accepted</c> (and every one the client retried until it
+/// was) is stored once and reaches every member once, in seq order, whatever restarts in the middle.
+/// </summary>
+[Collection(StackCollection.Name)]
+public class MessagePathFaultTests(ChatStack stack)
+{
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(90);
+    private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public async Task Messages_sent_while_Delivery_is_down_are_all_stored_and_delivered_once_when_it_is_back()
+    {
+        var room = RelayTests.NewRoom();
+        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
+        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
+        await alice.SubscribeAsync(room);
+        await bob.SubscribeAsync(room);
+
+        await Task.WhenAll(stack.Delivery.StopAsync(TimeSpan.FromSeconds(20)), stack.Delivery2.StopAsync(TimeSpan.FromSeconds(20)));
+        List<Guid> sent;
+        try
+        {
+            // The broker holds them: every one is accepted with no Delivery running.
+            sent = await SendAsync(alice, room, 200);
+            bob.DistinctMessagesIn(room).ShouldBeEmpty("nothing can be stored while Delivery is down");
+        }
+        finally
+        {
+            await Task.WhenAll(stack.RestartAsync(stack.Delivery, "Delivery"), stack.RestartAsync(stack.Delivery2, "Delivery"));
+        }
+
+        await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+    }
+
+    [Fact]
+    public async Task RabbitMQ_restarting_in_the_middle_of_a_burst_loses_no_accepted_message()
+    {
+        var room = RelayTests.NewRoom();
+        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
+        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
+        await alice.SubscribeAsync(room);
+        await bob.SubscribeAsync(room);
+
+        var burst = SendAsync(alice, room, 120);
+        await RelayClient.WaitUntilAsync(() => alice.FramesOfType("accepted").Count >= 30, SendTimeout);
+        await stack.Servers.StopBrokerAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        await stack.Servers.StartBrokerAsync();
+        var sent = await burst;
+
+        await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+    }
+
+    [Fact]
+    public async Task PostgreSQL_restarting_in_the_middle_of_a_burst_loses_no_accepted_message()
+    {
+        var room = RelayTests.NewRoom();
+        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
+        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
+        await alice.SubscribeAsync(room);
+        await bob.SubscribeAsync(room);
+
+        var burst = SendAsync(alice, room, 120);
+        await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 30, SendTimeout);
+        await stack.Servers.StopDatabaseAsync();
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3));
+        }
+        finally
+        {
+            await stack.Servers.StartDatabaseAsync();
+        }
+
+        var sent = await burst;
+        await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+    }
+
+    [Fact]
+    public async Task Clients_of_a_killed_relay_reconnect_to_the_other_and_resume_without_losing_a_message()
+    {
+        var room = RelayTests.NewRoom();
+        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
+        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
+        await alice.SubscribeAsync(room);
+        await bob.SubscribeAsync(room);
+        using var stop = new CancellationTokenSource();
+        var bobStaysConnected = bob.StayConnectedAsync(stop.Token);
+
+        var burst = SendAsync(alice, room, 120);
+        await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 30, SendTimeout);
+        stack.Relay.Kill();
+        List<Guid> sent;
+        try
+        {
+            sent = await burst;
+            await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await bobStaysConnected;
+            await stack.RestartAsync(stack.Relay, "Relay");
+        }
+
+        (bob.FramesOfType("welcome").Count + alice.FramesOfType("welcome").Count).ShouldBeGreaterThan(2, "one of them was on the killed relay and reconnected");
+    }
+
+    /// <summary>Sends <paramref name="count"/> messages one after another, each retried with its id until accepted.</summary>
+    private static async Task<List<Guid>> SendAsync(RelayClient sender, string room, int count)
+    {
+        var sent = new List<Guid>();
+        for (var i = 1; i <= count; i++)
+        {
+            var id = Guid.CreateVersion7();
+            await sender.SendUntilAcceptedAsync(id, room, $"message {i}", SendTimeout);
+            sent.Add(id);
+        }
+
+        return sent;
+    }
+
+    private async Task AssertStoredAndDeliveredOnceAsync(string room, List<Guid> sent, params RelayClient[] members)
+    {
+        foreach (var member in members)
+        {
+            (await member.WaitForDistinctMessagesAsync(room, sent.Count, DeliveryTimeout))
+                .ShouldBeTrue($"{member.User} got {member.DistinctMessagesIn(room).Count} of {sent.Count}");
+            var received = member.DistinctMessagesIn(room);
+            received.Select(m => m.Seq).ShouldBe(Enumerable.Range(1, sent.Count).Select(i => (long)i), $"{member.User}: seq order, no gap");
+            received.Select(m => m.Id).ShouldBe(sent, ignoreOrder: true, $"{member.User}: exactly the messages sent");
+            member.MessagesIn(room).GroupBy(m => m.Id).ShouldAllBe(copies => copies.Select(m => m.Seq).Distinct().Count() == 1);
+        }
+
+        var history = await stack.HistoryAsync(room);
+        history.Select(m => m.GetProperty("seq").GetInt64()).ShouldBe(Enumerable.Range(1, sent.Count).Select(i => (long)i), "stored once each, no gap");
+        history.Select(m => m.GetProperty("id").GetGuid()).ShouldBe(sent, ignoreOrder: true);
+        TestContext.Current.SendDiagnosticMessage(
+            $"{room}: {sent.Count} sent, {history.Count} stored, " +
+            string.Join(", ", members.Select(m => $"{m.User} received {m.MessagesIn(room).Count} frames for {m.DistinctMessagesIn(room).Count} messages")));
+    }
+}
