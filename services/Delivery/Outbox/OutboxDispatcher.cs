@@ -62,10 +62,7 @@ public sealed class OutboxDispatcher(
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var rows = await db.Outbox
-            .FromSql($"SELECT * FROM outbox_messages ORDER BY id LIMIT {settings.OutboxBatchSize} FOR UPDATE SKIP LOCKED")
-            .AsNoTracking()
-            .ToListAsync(cancellationToken);
+        var rows = await ClaimAsync(db, settings.OutboxBatchSize, cancellationToken);
         if (rows.Count == 0)
         {
             await transaction.CommitAsync(cancellationToken);
@@ -95,6 +92,17 @@ public sealed class OutboxDispatcher(
 
         return rows.Count;
     }
+
+    /// <summary>
+    /// Locks up to <paramref name="batchSize"/> of the oldest rows for the current transaction, skipping rows another
+    /// dispatcher holds: two instances never take the same row while both are alive, and a row whose dispatcher died
+    /// is free again the moment its transaction ends.
+    /// </summary>
+    public static Task<List<OutboxMessage>> ClaimAsync(ChatDbContext db, int batchSize, CancellationToken cancellationToken) =>
+        db.Outbox
+            .FromSql($"SELECT * FROM outbox_messages ORDER BY id LIMIT {batchSize} FOR UPDATE SKIP LOCKED")
+            .AsNoTracking()
+            .ToListAsync(cancellationToken);
 
     private async Task CountPendingAsync(CancellationToken cancellationToken)
     {
