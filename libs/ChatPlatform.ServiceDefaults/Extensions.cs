@@ -76,17 +76,19 @@ public static class Extensions
                 .AddRuntimeInstrumentation()
                 .AddMeter("MassTransit")
                 .AddMeter("ChatPlatform.*")
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing
-                .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context => !IsOperationalPath(context.Request.Path))
-                .AddHttpClientInstrumentation()
-                .AddSource("MassTransit")
-                .AddSource("ChatPlatform.*"));
+                .AddPrometheusExporter());
 
-        // OTLP export is off unless an endpoint is configured (the standard OTEL_EXPORTER_OTLP_ENDPOINT).
+        // Traces are recorded only when they go somewhere: with no exporter, recording every span of every
+        // message would cost CPU for nothing. OTLP is configured the standard way (OTEL_EXPORTER_OTLP_ENDPOINT).
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            telemetry.UseOtlpExporter();
+            telemetry
+                .WithTracing(tracing => tracing
+                    .AddAspNetCoreInstrumentation(aspNetCore => aspNetCore.Filter = context => !IsOperationalPath(context.Request.Path))
+                    .AddHttpClientInstrumentation()
+                    .AddSource("MassTransit")
+                    .AddSource("ChatPlatform.*"))
+                .UseOtlpExporter();
         }
     }
 

@@ -5,7 +5,12 @@ using System.Text.Json.Serialization;
 namespace ChatPlatform.ServiceDefaults.WebSockets;
 
 /// <summary>A frame the server sends. <see cref="Type"/> is written first, as the protocol says.</summary>
-public abstract record ServerFrame([property: JsonPropertyOrder(-1)] string Type);
+public abstract record ServerFrame([property: JsonPropertyOrder(-1)] string Type)
+{
+    /// <summary>The frame as it goes on the wire (UTF-8 JSON, camelCase, type first).</summary>
+    public static byte[] Serialize(ServerFrame frame) =>
+        JsonSerializer.SerializeToUtf8Bytes(frame, frame.GetType(), ClientFrame.SerializerOptions);
+}
 
 public sealed record PongFrame() : ServerFrame("pong");
 

@@ -1,5 +1,4 @@
 using System.Net.WebSockets;
-using System.Text.Json;
 using System.Threading.RateLimiting;
 using System.Threading.Channels;
 using ChatPlatform.ServiceDefaults.Authentication;
@@ -61,14 +60,16 @@ public sealed class WebSocketSession : IDisposable
     public CancellationToken Closed => _abort.Token;
 
     /// <summary>Queues a frame. A full queue means the client reads too slowly: it is disconnected (1008).</summary>
-    public bool Send(ServerFrame frame)
+    public bool Send(ServerFrame frame) => !IsClosing && SendSerialized(ServerFrame.Serialize(frame));
+
+    /// <summary>Queues a frame serialized once for many clients (<see cref="ServerFrame.Serialize"/>); never modified after.</summary>
+    public bool SendSerialized(byte[] bytes)
     {
         if (IsClosing)
         {
             return false;
         }
 
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(frame, frame.GetType(), ClientFrame.SerializerOptions);
         if (_outgoing.Writer.TryWrite(bytes))
         {
             return true;
@@ -90,7 +91,7 @@ public sealed class WebSocketSession : IDisposable
             return false;
         }
 
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(frame, frame.GetType(), ClientFrame.SerializerOptions);
+        var bytes = ServerFrame.Serialize(frame);
         try
         {
             await _outgoing.Writer.WriteAsync(bytes, _abort.Token);

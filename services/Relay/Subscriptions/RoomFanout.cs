@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ChatPlatform.Contracts;
 using ChatPlatform.Relay.Connections;
 using ChatPlatform.Relay.Telemetry;
@@ -19,10 +20,14 @@ public sealed class RoomFanout(
     TimeProvider clock,
     ILogger<RoomFanout> logger)
 {
+    // Every subscriber of a room gets the same bytes: serialized once per stored message, not once per member.
+    private readonly ConditionalWeakTable<MessageStored, byte[]> _serialized = [];
+
     /// <summary>The push a subscription makes: the frame into the client's bounded queue.</summary>
     public Func<MessageStored, bool> PushTo(WebSocketSession session) => message =>
     {
-        var queued = session.Send(MessageFrame.Of(message));
+        var frame = _serialized.GetValue(message, stored => ServerFrame.Serialize(MessageFrame.Of(stored)));
+        var queued = session.SendSerialized(frame);
         if (queued)
         {
             metrics.Pushed();
@@ -47,10 +52,10 @@ public sealed class RoomFanout(
 
     public void DeliverReceipt(ReceiptUpdated receipt)
     {
-        var frame = ReceiptFrame.From(receipt);
+        var frame = ServerFrame.Serialize(ReceiptFrame.From(receipt));
         foreach (var subscriber in subscriptions.InRoom(receipt.RoomId))
         {
-            subscriber.Session.Send(frame);
+            subscriber.Session.SendSerialized(frame);
         }
     }
 

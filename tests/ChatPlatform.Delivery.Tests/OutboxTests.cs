@@ -1,0 +1,133 @@
+using ChatPlatform.Contracts;
+using ChatPlatform.Delivery.Outbox;
+using ChatPlatform.Delivery.Storage;
+using Microsoft.EntityFrameworkCore;
+
+namespace ChatPlatform.Delivery.Tests;
+
+public class OutboxTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+{
+    private static readonly DateTimeOffset SentAt = DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_123);
+    private static readonly DateTimeOffset StoredAt = DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_001_456);
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static string NewRoom() => $"room-{Guid.NewGuid():N}";
+
+    private static MessageSubmitted Submitted(string roomId, string from = "alice", string text = "hello") =>
+        new(Guid.CreateVersion7(), roomId, from, $"{from}~abc123", text, SentAt, SentAt.AddMilliseconds(5));
+
+    private async Task<StoreResult> StoreAsync(MessageSubmitted message)
+    {
+        await using var db = database.NewContext();
+        return await new MessageStore(db, new FixedClock(StoredAt)).StoreAsync(message, Cancel);
+    }
+
+    /// <summary>The outbox rows of <paramref name="room"/> carrying <typeparamref name="T"/>, oldest first.</summary>
+    private async Task<List<(OutboxMessage Row, T Message)>> OutboxAsync<T>(string room, Func<T, string> roomOf)
+        where T : class
+    {
+        await using var db = database.NewContext();
+        var rows = await db.Outbox.AsNoTracking()
+            .Where(row => row.MessageType == typeof(T).FullName)
+            .OrderBy(row => row.Id)
+            .ToListAsync(Cancel);
+        return rows.Select(row =>
+            {
+                var (message, type) = row.Read();
+                type.ShouldBe(typeof(T));
+                return (row, message.ShouldBeOfType<T>());
+            })
+            .Where(entry => roomOf(entry.Item2) == room)
+            .ToList();
+    }
+
+    private Task<List<(OutboxMessage Row, MessageStored Message)>> StoredInOutboxAsync(string room) =>
+        OutboxAsync<MessageStored>(room, m => m.RoomId);
+
+    private Task<List<(OutboxMessage Row, MessageRejected Message)>> RejectedInOutboxAsync(string room) =>
+        OutboxAsync<MessageRejected>(room, m => m.RoomId);
+
+    [Fact]
+    public async Task Storing_a_message_writes_one_outbox_row_that_reads_back_as_the_MessageStored()
+    {
+        var room = NewRoom();
+        var submitted = Submitted(room, text: "hello \"world\" ✓");
+
+        var result = await StoreAsync(submitted);
+
+        var (row, stored) = (await StoredInOutboxAsync(room)).ShouldHaveSingleItem();
+        row.MessageType.ShouldBe(typeof(MessageStored).FullName);
+        row.CreatedAt.ShouldBe(StoredAt);
+        stored.Id.ShouldBe(submitted.Id);
+        stored.RoomId.ShouldBe(room);
+        stored.Seq.ShouldBe(result.Message.Seq);
+        stored.Seq.ShouldBe(1);
+        stored.From.ShouldBe("alice");
+        stored.Text.ShouldBe("hello \"world\" ✓");
+        stored.SentAt.ShouldBe(SentAt);
+        stored.StoredAt.ShouldBe(StoredAt);
+        stored.ShouldBe(MessageStore.ToContract(result.Message));
+    }
+
+    [Fact]
+    public async Task Each_stored_message_gets_its_own_row_in_seq_order()
+    {
+        var room = NewRoom();
+        var messages = new[] { Submitted(room, text: "one"), Submitted(room, text: "two"), Submitted(room, text: "three") };
+
+        foreach (var message in messages)
+        {
+            await StoreAsync(message);
+        }
+
+        var outbox = await StoredInOutboxAsync(room);
+        outbox.Select(entry => entry.Message.Id).ShouldBe(messages.Select(m => m.Id));
+        outbox.Select(entry => entry.Message.Seq).ShouldBe([1L, 2L, 3L]);
+        outbox.Select(entry => entry.Message.Text).ShouldBe(["one", "two", "three"]);
+    }
+
+    [Fact]
+    public async Task A_duplicate_store_writes_no_second_row()
+    {
+        var room = NewRoom();
+        var submitted = Submitted(room);
+
+        await StoreAsync(submitted);
+        var again = await StoreAsync(submitted);
+
+        again.Outcome.ShouldBe(StoreOutcome.Duplicate);
+        (await StoredInOutboxAsync(room)).ShouldHaveSingleItem().Message.Id.ShouldBe(submitted.Id);
+        (await RejectedInOutboxAsync(room)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task An_id_conflict_writes_a_MessageRejected_row_and_no_MessageStored_row()
+    {
+        var room = NewRoom();
+        var original = Submitted(room, from: "alice");
+        var impostor = original with { From = "mallory", ClientId = "mallory~xyz789", Text = "overwritten?" };
+
+        await StoreAsync(original);
+        var result = await StoreAsync(impostor);
+
+        result.Outcome.ShouldBe(StoreOutcome.IdConflict);
+        var (row, rejected) = (await RejectedInOutboxAsync(room)).ShouldHaveSingleItem();
+        row.MessageType.ShouldBe(typeof(MessageRejected).FullName);
+        rejected.ShouldBe(new MessageRejected(original.Id, room, "mallory", "mallory~xyz789", "id-conflict"));
+        (await StoredInOutboxAsync(room)).ShouldHaveSingleItem().Message.From.ShouldBe("alice");
+    }
+
+    [Fact]
+    public void A_row_of_a_type_that_is_not_a_contract_is_not_read()
+    {
+        var row = new OutboxMessage { Id = 42, MessageType = typeof(StoredMessage).FullName!, Payload = "{}" };
+
+        Should.Throw<InvalidOperationException>(() => row.Read()).Message.ShouldContain("unknown type");
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
