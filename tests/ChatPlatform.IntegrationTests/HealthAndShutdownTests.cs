@@ -41,6 +41,46 @@ public class HealthAndShutdownTests(ChatStack stack)
     }
 
     [Fact]
+    public async Task The_message_path_metrics_of_the_brief_are_exposed_with_their_labels()
+    {
+        var room = RelayTests.NewRoom();
+        await using (var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]))
+        {
+            await alice.SubscribeAsync(room);
+            await alice.SendUntilAcceptedAsync(Guid.CreateVersion7(), room, "for the metrics", TimeSpan.FromSeconds(30));
+            (await alice.WaitForDistinctMessagesAsync(room, 1, TimeSpan.FromSeconds(30))).ShouldBeTrue();
+            await Task.Delay(TimeSpan.FromSeconds(1)); // the periodic ack goes out
+        }
+
+        using var http = new HttpClient();
+        var relays = string.Concat(await Task.WhenAll(new[] { stack.Relay, stack.Relay2 }.Select(r => http.GetStringAsync(new Uri(r.Url, "/metrics")))));
+        var deliveries = string.Concat(await Task.WhenAll(new[] { stack.Delivery, stack.Delivery2 }.Select(d => http.GetStringAsync(new Uri(d.Url, "/metrics")))));
+
+        foreach (var series in new[]
+        {
+            "chat_messages_accepted_total", "chat_messages_pushed_total", "chat_delivery_retries_total",
+            "chat_messages_rejected_total{otel_scope_name=\"ChatPlatform.Relay\",reason=\"forbidden\"}",
+            "chat_delivery_failures_total{otel_scope_name=\"ChatPlatform.Relay\",reason=\"unacked\"}",
+            "chat_delivery_latency_seconds_bucket", "chat_relay_send_queue_length", "chat_messages_undelivered",
+            "chat_connections{", "chat_connection_attempts_total{",
+        })
+        {
+            relays.ShouldContain(series, customMessage: "relay");
+        }
+
+        foreach (var series in new[]
+        {
+            "chat_messages_stored_total", "chat_messages_duplicate_total",
+            "chat_messages_rejected_total{otel_scope_name=\"ChatPlatform.Delivery\",reason=\"id-conflict\"}",
+            "chat_delivery_failures_total{otel_scope_name=\"ChatPlatform.Delivery\",reason=\"error-queue\"}",
+            "chat_message_store_duration_seconds_bucket", "chat_outbox_pending", "chat_outbox_dispatch_latency_seconds_bucket",
+        })
+        {
+            deliveries.ShouldContain(series, customMessage: "delivery");
+        }
+    }
+
+    [Fact]
     public async Task Ready_turns_unhealthy_when_RabbitMQ_stops_and_healthy_again_when_it_is_back()
     {
         var brokerUsers = new[] { stack.Relay, stack.Signaling, stack.Delivery };

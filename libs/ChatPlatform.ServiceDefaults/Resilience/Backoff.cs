@@ -9,8 +9,9 @@ public static class Backoff
     public static TimeSpan Exponential(int attempt, TimeSpan first, TimeSpan cap)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(attempt, 1);
-        // Past 2^30 the cap has long been reached; stop doubling before the arithmetic overflows.
-        var factor = Math.Pow(2, Math.Min(attempt - 1, 30));
+        // 2^1023 is the largest finite power of two a double holds: beyond it any cap has been passed, and the
+        // factor stays finite (so a zero first delay stays zero instead of becoming NaN).
+        var factor = Math.Pow(2, Math.Min(attempt - 1, 1023));
         var delay = first.TotalMilliseconds * factor;
         return delay >= cap.TotalMilliseconds ? cap : TimeSpan.FromMilliseconds(delay);
     }

@@ -179,7 +179,7 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
         return (resent, false);
     }
 
-    /// <summary>Pushed messages this client has not acknowledged for longer than <paramref name="after"/>.</summary>
+    /// <summary>Pushed messages this client has not acknowledged for <paramref name="after"/> or longer.</summary>
     public IEnumerable<Guid> Undelivered(DateTimeOffset now, TimeSpan after)
     {
         lock (_gate)
