@@ -25,6 +25,12 @@ public sealed record MessageStored(
     DateTimeOffset StoredAt);
 
 /// <summary>
+/// Stored messages published together: the outbox dispatcher sends each round's stored messages as one broker
+/// message, so a burst costs every Relay instance one delivery instead of one per message. In seq order per room.
+/// </summary>
+public sealed record MessagesStored(IReadOnlyList<MessageStored> Messages);
+
+/// <summary>
 /// Delivery refused a submitted message (e.g. <c>id-conflict</c>: the id belongs to another sender's message).
 /// The Relay holding <paramref name="ClientId"/> tells the sender.
 /// </summary>

@@ -29,7 +29,7 @@ public static class Extensions
                 endpoint.PrefetchCount = 1024;
             }
 
-            bus.AddConsumer<MessageStoredConsumer>().Endpoint(OnInstanceQueue);
+            bus.AddConsumer<MessagesStoredConsumer>().Endpoint(OnInstanceQueue);
             bus.AddConsumer<ReceiptUpdatedConsumer>().Endpoint(OnInstanceQueue);
             bus.AddConsumer<MessageRejectedConsumer>().Endpoint(OnInstanceQueue);
         });

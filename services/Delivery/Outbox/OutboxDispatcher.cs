@@ -1,3 +1,4 @@
+using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Storage;
 using ChatPlatform.Delivery.Telemetry;
 using ChatPlatform.ServiceDefaults.Resilience;
@@ -72,12 +73,7 @@ public sealed class OutboxDispatcher(
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             timeout.CancelAfter(settings.OutboxPublishTimeout);
-            // Started in id order on one connection; consumers still tolerate reordering (Relays fill seq gaps).
-            await Task.WhenAll(rows.Select(row =>
-            {
-                var (message, type) = row.Read();
-                return bus.Publish(message, type, timeout.Token);
-            }));
+            await Task.WhenAll(Publications(rows).Select(publication => bus.Publish(publication.Message, publication.Type, timeout.Token)));
         }
 
         var ids = rows.Select(row => row.Id).ToArray();
@@ -91,6 +87,32 @@ public sealed class OutboxDispatcher(
         }
 
         return rows.Count;
+    }
+
+    /// <summary>
+    /// What one round publishes: its stored messages as one <see cref="MessagesStored"/> (in row order, which is seq
+    /// order per room), every other row on its own. Relays still tolerate reordering between rounds: they fill gaps by seq.
+    /// </summary>
+    internal static IEnumerable<(object Message, Type Type)> Publications(IReadOnlyList<OutboxMessage> rows)
+    {
+        var stored = new List<MessageStored>();
+        foreach (var row in rows)
+        {
+            var (message, type) = row.Read();
+            if (message is MessageStored messageStored)
+            {
+                stored.Add(messageStored);
+            }
+            else
+            {
+                yield return (message, type);
+            }
+        }
+
+        if (stored.Count > 0)
+        {
+            yield return (new MessagesStored(stored), typeof(MessagesStored));
+        }
     }
 
     /// <summary>

@@ -35,7 +35,9 @@ public sealed class ResendSweeper(
         var now = clock.GetUtcNow();
         foreach (var subscriber in subscriptions.All)
         {
-            if (subscriber.Session.IsClosing)
+            // Frames still queued to this client have not reached it, so its silence says nothing yet: resending
+            // to a client that is merely behind would only pile more onto its queue.
+            if (subscriber.Session.IsClosing || subscriber.Session.QueueLength > 0)
             {
                 continue;
             }

@@ -5,11 +5,15 @@ using MassTransit;
 namespace ChatPlatform.Relay.Subscriptions;
 
 /// <summary>Stored messages, on this instance's own queue: every instance hears every room's messages.</summary>
-public sealed class MessageStoredConsumer(RoomFanout fanout) : IConsumer<MessageStored>
+public sealed class MessagesStoredConsumer(RoomFanout fanout) : IConsumer<MessagesStored>
 {
-    public Task Consume(ConsumeContext<MessageStored> context)
+    public Task Consume(ConsumeContext<MessagesStored> context)
     {
-        fanout.Deliver(context.Message);
+        foreach (var message in context.Message.Messages)
+        {
+            fanout.Deliver(message);
+        }
+
         return Task.CompletedTask;
     }
 }
