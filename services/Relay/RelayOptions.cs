@@ -19,6 +19,13 @@ public sealed class RelayOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Sends of one connection waiting for the broker's confirm at once; the connection's next frame waits beyond
+    /// that, so a flood slows its sender only. Default 32.
+    /// </summary>
+    [Range(1, 10_000)]
+    public int MaxSendsInFlight { get; set; } = 32;
+
     /// <summary>Rooms one connection may subscribe to at once. Default 16.</summary>
     [Range(1, 1000)]
     public int MaxSubscriptions { get; set; } = 16;

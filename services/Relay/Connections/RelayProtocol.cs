@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using ChatPlatform.Contracts;
 using ChatPlatform.Relay.Messages;
@@ -25,6 +26,9 @@ public sealed class RelayProtocol(
     TimeProvider clock,
     ILogger<RelayProtocol> logger) : IChatProtocol
 {
+    // Per connection; collected with the session.
+    private readonly ConditionalWeakTable<WebSocketSession, SemaphoreSlim> _sendsInFlight = [];
+
     public ValueTask OnConnectedAsync(WebSocketSession session)
     {
         session.Send(new WelcomeFrame(session.ClientId, session.User.Name));
@@ -36,7 +40,7 @@ public sealed class RelayProtocol(
         switch (frame.Type)
         {
             case "send":
-                await SendAsync(session, frame);
+                await StartSendAsync(session, frame);
                 break;
             case "subscribe":
                 await SubscribeAsync(session, frame);
@@ -62,7 +66,12 @@ public sealed class RelayProtocol(
         return ValueTask.CompletedTask;
     }
 
-    private async Task SendAsync(WebSocketSession session, ClientFrame frame)
+    /// <summary>
+    /// Validates a send and starts its publish without waiting for the broker's confirm, so the acks and reads
+    /// behind it on the same connection are not held up by it. At most <see cref="RelayOptions.MaxSendsInFlight"/>
+    /// per connection wait for their confirms at once; beyond that the connection's next frame waits.
+    /// </summary>
+    private async Task StartSendAsync(WebSocketSession session, ClientFrame frame)
     {
         var now = clock.GetUtcNow();
         if (!SendRequest.TryRead(frame, session.User, options.Value, now, out var request, out var error))
@@ -71,25 +80,33 @@ public sealed class RelayProtocol(
             return;
         }
 
+        var inFlight = _sendsInFlight.GetValue(session, _ => new SemaphoreSlim(options.Value.MaxSendsInFlight));
+        await inFlight.WaitAsync(session.Closed).ConfigureAwait(false);
         var submitted = new MessageSubmitted(
             request.Id, request.RoomId, session.User.Name, session.ClientId, request.Text, request.SentAt, now);
+        _ = PublishAsync(session, submitted, inFlight);
+    }
+
+    private async Task PublishAsync(WebSocketSession session, MessageSubmitted submitted, SemaphoreSlim inFlight)
+    {
         try
         {
-            // Publisher confirms are on: this completes only once the broker has the message. Awaited in frame
-            // order, so one client's messages reach the broker in the order it sent them.
+            // Publisher confirms are on: this completes only once the broker has the message.
             using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
             await publisher.Publish(submitted, timeout.Token);
+            metrics.Accepted();
+            session.Send(new AcceptedFrame(submitted.Id, submitted.RoomId));
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
             metrics.Failed("unconfirmed");
-            logger.LogWarning(exception, "Broker did not confirm message {MessageId}", request.Id);
-            session.Send(new ErrorFrame(ErrorCodes.Unavailable, "The message was not accepted; retry with the same id.", request.Id.ToString()));
-            return;
+            logger.LogWarning(exception, "Broker did not confirm message {MessageId}", submitted.Id);
+            session.Send(new ErrorFrame(ErrorCodes.Unavailable, "The message was not accepted; retry with the same id.", submitted.Id.ToString()));
         }
-
-        metrics.Accepted();
-        session.Send(new AcceptedFrame(request.Id, request.RoomId));
+        finally
+        {
+            inFlight.Release();
+        }
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using ChatPlatform.Contracts;
 using ChatPlatform.Relay.Connections;
 using ChatPlatform.Relay.Telemetry;
+using ChatPlatform.ServiceDefaults.Resilience;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using Microsoft.Extensions.Options;
 
@@ -85,7 +86,24 @@ public sealed class RoomFanout(
                     await Task.Delay(delay, clock, subscriber.Session.Closed);
                 }
 
-                await FillAsync(subscriber, evenWithoutGap);
+                // Storage may be briefly out of reach (Delivery restarting, the broker just back): try again with
+                // backoff rather than leave the client behind until the room's next message happens to come.
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        await FillAsync(subscriber, evenWithoutGap);
+                        return;
+                    }
+                    catch (Exception exception) when (attempt < options.Value.MaxResends && !subscriber.Session.Closed.IsCancellationRequested
+                                                      && exception is not OperationCanceledException)
+                    {
+                        metrics.Failed("history-unavailable");
+                        logger.LogWarning(exception, "Filling {RoomId} for {ClientId} failed (attempt {Attempt}); trying again",
+                            subscriber.Subscription.RoomId, subscriber.Session.ClientId, attempt);
+                        await Task.Delay(Backoff.Exponential(attempt, options.Value.AckTimeout, options.Value.MaxResendInterval), clock, subscriber.Session.Closed);
+                    }
+                }
             }
             catch (OperationCanceledException) when (subscriber.Session.Closed.IsCancellationRequested)
             {
@@ -93,7 +111,7 @@ public sealed class RoomFanout(
             }
             catch (Exception exception)
             {
-                // Left for the next message or resync to retry; counted so that a stuck gap shows.
+                // Out of attempts: the client's own resume (or the room's next message) is what is left.
                 metrics.Failed("history-unavailable");
                 logger.LogWarning(exception, "Filling a gap in {RoomId} for {ClientId} failed", subscriber.Subscription.RoomId, subscriber.Session.ClientId);
             }
