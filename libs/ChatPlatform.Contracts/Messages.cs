@@ -14,6 +14,13 @@ public sealed record MessageSubmitted(
     DateTimeOffset SentAt,
     DateTimeOffset AcceptedAt);
 
+/// <summary>
+/// Submitted messages a Relay publishes together: the sends that arrived while its previous publish waited for the
+/// broker's confirm. One broker message for many keeps the broker's and Delivery's per-message cost off the hot
+/// path. In the order the relay took them.
+/// </summary>
+public sealed record MessagesSubmitted(IReadOnlyList<MessageSubmitted> Messages);
+
 /// <summary>A message Delivery has stored with its per-room sequence number. Every Relay instance hears it.</summary>
 public sealed record MessageStored(
     Guid Id,

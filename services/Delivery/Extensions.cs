@@ -42,7 +42,7 @@ public static class Extensions
 
         builder.AddChatMessaging(bus =>
         {
-            bus.AddConsumer<MessageSubmittedConsumer>().Endpoint(endpoint =>
+            bus.AddConsumer<MessagesSubmittedConsumer>().Endpoint(endpoint =>
             {
                 endpoint.ConcurrentMessageLimit = settings.StoreConcurrency;
                 endpoint.PrefetchCount = settings.StoreConcurrency * 2;

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using ChatPlatform.Relay.Connections;
+using ChatPlatform.Relay.Messages;
 using ChatPlatform.Relay.Receipts;
 using ChatPlatform.Relay.Subscriptions;
 using ChatPlatform.Relay.Telemetry;
@@ -45,6 +46,8 @@ public static class Extensions
         builder.Services.AddSingleton<RelayMetrics>();
         builder.Services.AddSingleton<HistoryClient>();
         builder.Services.AddSingleton<RoomFanout>();
+        builder.Services.AddSingleton<SubmitBatcher>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SubmitBatcher>());
         builder.Services.AddSingleton<CursorBatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<CursorBatcher>());
         builder.Services.AddHostedService<ResendSweeper>();

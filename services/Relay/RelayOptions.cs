@@ -26,6 +26,18 @@ public sealed class RelayOptions
     [Range(1, 10_000)]
     public int MaxSendsInFlight { get; set; } = 32;
 
+    /// <summary>Most sends published as one broker message. Default 100.</summary>
+    [Range(1, 10_000)]
+    public int MaxSubmitBatch { get; set; } = 100;
+
+    /// <summary>Batches of sends waiting for their confirms at once (per instance). Default 4.</summary>
+    [Range(1, 64)]
+    public int SubmitPublishers { get; set; } = 4;
+
+    /// <summary>Sends of all connections waiting to be published; beyond it a send waits. Default 10,000.</summary>
+    [Range(1, 1_000_000)]
+    public int SubmitQueueCapacity { get; set; } = 10_000;
+
     /// <summary>Rooms one connection may subscribe to at once. Default 16.</summary>
     [Range(1, 1000)]
     public int MaxSubscriptions { get; set; } = 16;

@@ -16,7 +16,7 @@ namespace ChatPlatform.Relay.Connections;
 /// (replay from storage, then live), and acknowledge what they received and read.
 /// </summary>
 public sealed class RelayProtocol(
-    IBus publisher,
+    SubmitBatcher submissions,
     SubscriptionRegistry subscriptions,
     RoomFanout fanout,
     HistoryClient history,
@@ -93,7 +93,7 @@ public sealed class RelayProtocol(
         {
             // Publisher confirms are on: this completes only once the broker has the message.
             using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
-            await publisher.Publish(submitted, timeout.Token);
+            await submissions.SubmitAsync(submitted, timeout.Token);
             metrics.Accepted();
             session.Send(new AcceptedFrame(submitted.Id, submitted.RoomId));
         }

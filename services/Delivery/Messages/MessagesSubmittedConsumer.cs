@@ -10,31 +10,51 @@ using Microsoft.Extensions.Options;
 namespace ChatPlatform.Delivery.Messages;
 
 /// <summary>
-/// Stores every message the relays accepted. Redelivery is harmless: the store is idempotent by id. A failure
-/// (database away) throws, and the endpoint's retry policy tries again with backoff.
+/// Stores every message the relays accepted, a relay's batch in the order it took them. Redelivery is harmless:
+/// the store is idempotent by id. A failure (database away) throws, and the endpoint's retry policy tries the
+/// batch again with backoff; what was stored before the failure is then a duplicate, not a second row.
 /// </summary>
-public sealed class MessageSubmittedConsumer(
+public sealed class MessagesSubmittedConsumer(
     MessageStore store,
     OutboxSignal outbox,
     DeliveryMetrics metrics,
     IOptions<DeliveryOptions> options,
-    ILogger<MessageSubmittedConsumer> logger) : IConsumer<MessageSubmitted>
+    ILogger<MessagesSubmittedConsumer> logger) : IConsumer<MessagesSubmitted>
 {
-    public async Task Consume(ConsumeContext<MessageSubmitted> context)
+    public async Task Consume(ConsumeContext<MessagesSubmitted> context)
     {
-        var submitted = context.Message;
+        var announced = false;
+        try
+        {
+            foreach (var submitted in context.Message.Messages)
+            {
+                announced |= await StoreAsync(submitted, context.CancellationToken);
+            }
+        }
+        finally
+        {
+            // Whatever was committed before a failure is announced now, not after the retry.
+            if (announced)
+            {
+                outbox.Notify();
+            }
+        }
+    }
+
+    /// <summary>Stores one message; returns whether an outbox row was written.</summary>
+    private async Task<bool> StoreAsync(MessageSubmitted submitted, CancellationToken cancellationToken)
+    {
         if (!IsValid(submitted, options.Value))
         {
             // The relays check first; this only guards against a client that bypassed them or a bug.
             logger.LogWarning("Message {MessageId} from {Sender} is malformed; refused", submitted.Id, submitted.From);
             metrics.Rejected(Rejections.Invalid);
-            await store.RejectAsync(submitted, Rejections.Invalid, context.CancellationToken);
-            outbox.Notify();
-            return;
+            await store.RejectAsync(submitted, Rejections.Invalid, cancellationToken);
+            return true;
         }
 
         var started = Stopwatch.GetTimestamp();
-        var result = await store.StoreAsync(submitted, context.CancellationToken);
+        var result = await store.StoreAsync(submitted, cancellationToken);
         switch (result.Outcome)
         {
             case StoreOutcome.Stored:
@@ -50,10 +70,7 @@ public sealed class MessageSubmittedConsumer(
                 break;
         }
 
-        if (result.Outcome != StoreOutcome.Duplicate)
-        {
-            outbox.Notify();
-        }
+        return result.Outcome != StoreOutcome.Duplicate;
     }
 
     internal static bool IsValid(MessageSubmitted message, DeliveryOptions options) =>

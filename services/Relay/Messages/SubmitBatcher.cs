@@ -1,0 +1,78 @@
+using System.Threading.Channels;
+using ChatPlatform.Contracts;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace ChatPlatform.Relay.Messages;
+
+/// <summary>
+/// Publishes clients' messages to the broker in batches that form by themselves: whatever arrives while a
+/// publish waits for its confirm goes out together in the next one. No timer, so a lone message waits for
+/// nothing; under load, one broker message and one confirm carry many.
+/// </summary>
+public sealed class SubmitBatcher(IBus bus, IOptions<RelayOptions> options, ILogger<SubmitBatcher> logger) : BackgroundService
+{
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.Value.SubmitQueueCapacity)
+    {
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    /// <summary>Completes when the broker confirmed the batch holding this message; throws if it did not in time.</summary>
+    public async Task SubmitAsync(MessageSubmitted message, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        await _queue.Writer.WriteAsync(pending, cancellationToken);
+        await pending.Confirmed.Task.WaitAsync(cancellationToken);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        // A few publishers, so one batch waiting for its confirm does not hold up the next.
+        Task.WhenAll(Enumerable.Range(0, options.Value.SubmitPublishers).Select(_ => PublishLoopAsync(stoppingToken)));
+
+    private async Task PublishLoopAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<Pending>(options.Value.MaxSubmitBatch);
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                batch.Clear();
+                while (batch.Count < options.Value.MaxSubmitBatch && _queue.Reader.TryRead(out var pending))
+                {
+                    batch.Add(pending);
+                }
+
+                if (batch.Count > 0)
+                {
+                    await PublishAsync(batch);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task PublishAsync(List<Pending> batch)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
+            await bus.Publish(new MessagesSubmitted(batch.Select(pending => pending.Message).ToList()), timeout.Token);
+            foreach (var pending in batch)
+            {
+                pending.Confirmed.TrySetResult();
+            }
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            logger.LogWarning(exception, "Broker did not confirm a batch of {Count} message(s)", batch.Count);
+            foreach (var pending in batch)
+            {
+                pending.Confirmed.TrySetException(exception);
+            }
+        }
+    }
+
+    private sealed record Pending(MessageSubmitted Message, TaskCompletionSource Confirmed);
+}
