@@ -60,6 +60,8 @@ public static class Extensions
 
     public static WebApplication MapSignaling(this WebApplication app)
     {
+        // Resolved now so its metrics are exported from start, before the first client.
+        app.Services.GetRequiredService<SignalingMetrics>();
         app.MapChatWebSocket<SignalingProtocol>("/ws/signaling");
         return app;
     }

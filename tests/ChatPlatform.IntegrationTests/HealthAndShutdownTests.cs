@@ -78,6 +78,18 @@ public class HealthAndShutdownTests(ChatStack stack)
         {
             deliveries.ShouldContain(series, customMessage: "delivery");
         }
+
+        // Every metric an alert rule queries is one the running services expose, so no alert goes silently blind
+        // after a rename.
+        var signaling = await http.GetStringAsync(new Uri(stack.Signaling.Url, "/metrics"));
+        var exposed = relays + deliveries + signaling;
+        var rules = await File.ReadAllTextAsync(Path.Combine(Repository.Root, "observability", "alerts.yml"));
+        var queried = System.Text.RegularExpressions.Regex.Matches(rules, @"\bchat_[a-z_]+").Select(match => match.Value).Distinct().ToList();
+        queried.ShouldNotBeEmpty();
+        foreach (var metric in queried)
+        {
+            exposed.ShouldContain(metric, customMessage: "queried by observability/alerts.yml");
+        }
     }
 
     [Fact]
