@@ -79,17 +79,43 @@ public class HealthAndShutdownTests(ChatStack stack)
             deliveries.ShouldContain(series, customMessage: "delivery");
         }
 
-        // Every metric an alert rule queries is one the running services expose, so no alert goes silently blind
-        // after a rename.
-        var signaling = await http.GetStringAsync(new Uri(stack.Signaling.Url, "/metrics"));
+        // Every chat metric an alert rule or a Grafana dashboard queries is one the running services expose, so no
+        // alert or panel goes silently blank after a rename. A client's WebRTC report gives the handshake histogram
+        // its first sample (histograms appear with their first observation).
+        var token = await Tokens.IssueAsync(stack.GatewayUrl, "carol", room);
+        await using (var signalingClient = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(stack.GatewayUrl, "/ws/signaling", token)))
+        {
+            await signalingClient.ReceiveAsync("welcome");
+            await signalingClient.SendAsync(new { type = "rtc-state", peer = "dave~abcdef", roomId = room, state = "connected", handshakeMs = 120 });
+            await signalingClient.SendAsync(new { type = "ping" });
+            await signalingClient.ReceiveAsync("pong");
+        }
+
+        var signaling = string.Concat(await Task.WhenAll(new[] { stack.Signaling, stack.Signaling2 }.Select(s => http.GetStringAsync(new Uri(s.Url, "/metrics")))));
         var exposed = relays + deliveries + signaling;
         var rules = await File.ReadAllTextAsync(Path.Combine(Repository.Root, "observability", "alerts.yml"));
-        var queried = System.Text.RegularExpressions.Regex.Matches(rules, @"\bchat_[a-z_]+").Select(match => match.Value).Distinct().ToList();
-        queried.ShouldNotBeEmpty();
+        var queried = System.Text.RegularExpressions.Regex.Matches(rules, @"\bchat_[a-z_]+").Select(match => match.Value)
+            .Concat((await DashboardMetricsAsync()).Where(metric => metric.StartsWith("chat_", StringComparison.Ordinal)))
+            .Distinct().ToList();
+        queried.Count.ShouldBeGreaterThan(10);
         foreach (var metric in queried)
         {
-            exposed.ShouldContain(metric, customMessage: "queried by observability/alerts.yml");
+            exposed.ShouldContain(metric, customMessage: "queried by observability/alerts.yml or a dashboard");
         }
+    }
+
+    /// <summary>The metric names the Grafana dashboards query, as observability/grafana/check-dashboards.py lists them.</summary>
+    private static async Task<List<string>> DashboardMetricsAsync()
+    {
+        using var script = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(
+            "python3", [Path.Combine(Repository.Root, "observability", "grafana", "check-dashboards.py"), "--metrics"])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        var output = await script.StandardOutput.ReadToEndAsync();
+        await script.WaitForExitAsync();
+        script.ExitCode.ShouldBe(0, "the dashboards pass their checks");
+        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
     }
 
     [Fact]
