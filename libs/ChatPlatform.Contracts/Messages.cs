@@ -52,6 +52,9 @@ public sealed record CursorAdvanced(string RoomId, string User, long Delivered, 
 /// <summary>A member's stored cursors after they moved: pushed to the room as a <c>receipt</c>.</summary>
 public sealed record ReceiptUpdated(string RoomId, string User, long Delivered, long Read);
 
+/// <summary>Receipts published together, one broker message per outbox round (like <see cref="MessagesStored"/>).</summary>
+public sealed record ReceiptsUpdated(IReadOnlyList<ReceiptUpdated> Receipts);
+
 /// <summary>A Relay asks Delivery for a room's stored messages after a seq (replay on subscribe, gap filling).</summary>
 public sealed record HistoryRequested(string RoomId, long AfterSeq, int Limit);
 

@@ -31,7 +31,7 @@ public static class Extensions
             }
 
             bus.AddConsumer<MessagesStoredConsumer>().Endpoint(OnInstanceQueue);
-            bus.AddConsumer<ReceiptUpdatedConsumer>().Endpoint(OnInstanceQueue);
+            bus.AddConsumer<ReceiptsUpdatedConsumer>().Endpoint(OnInstanceQueue);
             bus.AddConsumer<MessageRejectedConsumer>().Endpoint(OnInstanceQueue);
         });
         builder.Services.AddReceiveEndpointObserver<CatchUpOnReconnect>();

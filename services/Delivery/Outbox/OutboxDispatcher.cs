@@ -91,27 +91,38 @@ public sealed class OutboxDispatcher(
 
     /// <summary>
     /// What one round publishes: its stored messages as one <see cref="MessagesStored"/> (in row order, which is seq
-    /// order per room), every other row on its own. Relays still tolerate reordering between rounds: they fill gaps by seq.
+    /// order per room), its receipts as one <see cref="ReceiptsUpdated"/>, every other row on its own. Relays still
+    /// tolerate reordering between rounds: they fill gaps by seq, and receipts are cumulative.
     /// </summary>
     internal static IEnumerable<(object Message, Type Type)> Publications(IReadOnlyList<OutboxMessage> rows)
     {
         var stored = new List<MessageStored>();
+        var receipts = new List<ReceiptUpdated>();
         foreach (var row in rows)
         {
             var (message, type) = row.Read();
-            if (message is MessageStored messageStored)
+            switch (message)
             {
-                stored.Add(messageStored);
-            }
-            else
-            {
-                yield return (message, type);
+                case MessageStored messageStored:
+                    stored.Add(messageStored);
+                    break;
+                case ReceiptUpdated receipt:
+                    receipts.Add(receipt);
+                    break;
+                default:
+                    yield return (message, type);
+                    break;
             }
         }
 
         if (stored.Count > 0)
         {
             yield return (new MessagesStored(stored), typeof(MessagesStored));
+        }
+
+        if (receipts.Count > 0)
+        {
+            yield return (new ReceiptsUpdated(receipts), typeof(ReceiptsUpdated));
         }
     }
 

@@ -18,11 +18,15 @@ public sealed class MessagesStoredConsumer(RoomFanout fanout) : IConsumer<Messag
     }
 }
 
-public sealed class ReceiptUpdatedConsumer(RoomFanout fanout) : IConsumer<ReceiptUpdated>
+public sealed class ReceiptsUpdatedConsumer(RoomFanout fanout) : IConsumer<ReceiptsUpdated>
 {
-    public Task Consume(ConsumeContext<ReceiptUpdated> context)
+    public Task Consume(ConsumeContext<ReceiptsUpdated> context)
     {
-        fanout.DeliverReceipt(context.Message);
+        foreach (var receipt in context.Message.Receipts)
+        {
+            fanout.DeliverReceipt(receipt);
+        }
+
         return Task.CompletedTask;
     }
 }
