@@ -140,6 +140,30 @@ public class RelayTests(ChatStack stack)
     }
 
     [Fact]
+    public async Task A_push_that_is_not_acknowledged_is_pushed_again_with_the_same_id_and_seq_until_it_is()
+    {
+        var room = NewRoom();
+        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
+        await using var silent = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room], acknowledge: false);
+        await alice.SubscribeAsync(room);
+        await silent.SubscribeAsync(room);
+        var retriesBefore = await stack.SumMetricAsync("chat_delivery_retries_total", stack.Relay, stack.Relay2);
+        var id = Guid.CreateVersion7();
+
+        await alice.SendUntilAcceptedAsync(id, room, "are you there?", DeliveryTimeout);
+        // Resent after 1 s, then 2 s more: three copies within about 3 s.
+        (await RelayClient.WaitUntilAsync(() => silent.MessagesIn(room).Count >= 3, TimeSpan.FromSeconds(20))).ShouldBeTrue();
+        silent.Acknowledge = true;
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var copies = silent.MessagesIn(room);
+
+        copies.ShouldAllBe(m => m.Id == id && m.Seq == 1);
+        copies.Count.ShouldBeLessThanOrEqualTo(4, "once acknowledged, the resends stop (one may have been on its way)");
+        alice.MessagesIn(room).ShouldHaveSingleItem("the acknowledging member gets no resend");
+        (await stack.SumMetricAsync("chat_delivery_retries_total", stack.Relay, stack.Relay2)).ShouldBeGreaterThanOrEqualTo(retriesBefore + 2);
+    }
+
+    [Fact]
     public async Task Acks_and_reads_become_receipts_for_the_room_and_the_message_status()
     {
         var room = NewRoom();
