@@ -16,10 +16,8 @@ public class MessagePathFaultTests(ChatStack stack)
     public async Task Messages_sent_while_Delivery_is_down_are_all_stored_and_delivered_once_when_it_is_back()
     {
         var room = RelayTests.NewRoom();
-        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
-        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
-        await alice.SubscribeAsync(room);
-        await bob.SubscribeAsync(room);
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
 
         await Task.WhenAll(stack.Delivery.StopAsync(TimeSpan.FromSeconds(20)), stack.Delivery2.StopAsync(TimeSpan.FromSeconds(20)));
         List<Guid> sent;
@@ -41,10 +39,8 @@ public class MessagePathFaultTests(ChatStack stack)
     public async Task RabbitMQ_restarting_in_the_middle_of_a_burst_loses_no_accepted_message()
     {
         var room = RelayTests.NewRoom();
-        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
-        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
-        await alice.SubscribeAsync(room);
-        await bob.SubscribeAsync(room);
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
 
         var burst = SendAsync(alice, room, 120);
         await RelayClient.WaitUntilAsync(() => alice.FramesOfType("accepted").Count >= 30, SendTimeout);
@@ -60,10 +56,8 @@ public class MessagePathFaultTests(ChatStack stack)
     public async Task PostgreSQL_restarting_in_the_middle_of_a_burst_loses_no_accepted_message()
     {
         var room = RelayTests.NewRoom();
-        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
-        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
-        await alice.SubscribeAsync(room);
-        await bob.SubscribeAsync(room);
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
 
         var burst = SendAsync(alice, room, 120);
         await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 30, SendTimeout);
@@ -85,10 +79,8 @@ public class MessagePathFaultTests(ChatStack stack)
     public async Task Clients_of_a_killed_relay_reconnect_to_the_other_and_resume_without_losing_a_message()
     {
         var room = RelayTests.NewRoom();
-        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
-        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
-        await alice.SubscribeAsync(room);
-        await bob.SubscribeAsync(room);
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
         using var stop = new CancellationTokenSource();
         var bobStaysConnected = bob.StayConnectedAsync(stop.Token);
 

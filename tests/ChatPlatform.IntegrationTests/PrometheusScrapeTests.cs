@@ -47,11 +47,9 @@ public class PrometheusScrapeTests(ChatStack stack)
         try
         {
             var room = RelayTests.NewRoom();
-            await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
-            await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
-            await alice.SubscribeAsync(room);
-            await bob.SubscribeAsync(room);
-            for (var i = 0; i < 20; i++)
+            await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+            await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
+                    for (var i = 0; i < 20; i++)
             {
                 await alice.SendUntilAcceptedAsync(Guid.CreateVersion7(), room, $"scraped {i}", TimeSpan.FromSeconds(30));
             }

@@ -71,10 +71,8 @@ public class RelayTests(ChatStack stack)
     public async Task Sending_the_same_id_three_times_stores_one_row_and_pushes_it_once_to_each_member()
     {
         var room = NewRoom();
-        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
-        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
-        await alice.SubscribeAsync(room);
-        await bob.SubscribeAsync(room);
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
         var duplicatesBefore = await stack.SumMetricAsync("chat_messages_duplicate_total", stack.Delivery, stack.Delivery2);
         var id = Guid.CreateVersion7();
 
@@ -103,10 +101,8 @@ public class RelayTests(ChatStack stack)
     public async Task A_client_back_from_offline_gets_exactly_what_it_missed_then_live_messages()
     {
         var room = NewRoom();
-        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
-        await alice.SubscribeAsync(room);
-        var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
-        await bob.SubscribeAsync(room);
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
         for (var i = 1; i <= 5; i++)
         {
             await alice.SendUntilAcceptedAsync(Guid.CreateVersion7(), room, $"before {i}", DeliveryTimeout);
@@ -143,10 +139,8 @@ public class RelayTests(ChatStack stack)
     public async Task A_push_that_is_not_acknowledged_is_pushed_again_with_the_same_id_and_seq_until_it_is()
     {
         var room = NewRoom();
-        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
-        await using var silent = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room], acknowledge: false);
-        await alice.SubscribeAsync(room);
-        await silent.SubscribeAsync(room);
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        await using var silent = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room, acknowledge: false);
         var retriesBefore = await stack.SumMetricAsync("chat_delivery_retries_total", stack.Relay, stack.Relay2);
         var id = Guid.CreateVersion7();
 
@@ -167,10 +161,8 @@ public class RelayTests(ChatStack stack)
     public async Task Acks_and_reads_become_receipts_for_the_room_and_the_message_status()
     {
         var room = NewRoom();
-        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
-        await using var bob = await RelayClient.ConnectAsync(stack.GatewayUrl, "bob", [room]);
-        await alice.SubscribeAsync(room);
-        await bob.SubscribeAsync(room);
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
         var id = Guid.CreateVersion7();
 
         await alice.SendUntilAcceptedAsync(id, room, "did you read this?", DeliveryTimeout);
@@ -193,9 +185,8 @@ public class RelayTests(ChatStack stack)
     public async Task Every_bad_input_gets_its_documented_error_stores_nothing_and_the_connection_carries_on()
     {
         var room = NewRoom();
-        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
         await using var mallory = await RelayClient.ConnectAsync(stack.GatewayUrl, "mallory", [room]);
-        await alice.SubscribeAsync(room);
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var valid = Guid.CreateVersion7();
         var expectations = new (object Frame, string Reference, string Code)[]

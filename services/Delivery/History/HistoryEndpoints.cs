@@ -41,7 +41,7 @@ public static class HistoryEndpoints
                 detail: $"limit must be 1-{options.Value.HistoryPageSize} and after must be ≥ 0.");
         }
 
-        var history = await HistoryRequestedConsumer.ReadAsync(db, roomId, after ?? 0, pageSize, cancellationToken);
+        var history = await HistoryRequestedConsumer.ReadAsync(db, roomId, after ?? 0, pageSize, withReceipts: false, cancellationToken);
         return TypedResults.Ok(new HistoryPage(
             roomId,
             history.Messages.Select(m => new HistoryMessage(m.Id, m.RoomId, m.Seq, m.From, m.Text,

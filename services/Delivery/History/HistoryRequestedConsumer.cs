@@ -13,10 +13,16 @@ public sealed class HistoryRequestedConsumer(ChatDbContext db, IOptions<Delivery
     {
         var request = context.Message;
         var limit = Math.Clamp(request.Limit, 1, options.Value.HistoryPageSize);
-        await context.RespondAsync(await ReadAsync(db, request.RoomId, Math.Max(0, request.AfterSeq), limit, context.CancellationToken));
+        await context.RespondAsync(await ReadAsync(db, request.RoomId, Math.Max(0, request.AfterSeq), limit, withReceipts: true, context.CancellationToken));
     }
 
-    internal static async Task<RoomHistory> ReadAsync(ChatDbContext db, string roomId, long afterSeq, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// A page of the room's messages. The members' receipts are read only for the last page of a relay's replay
+    /// (fewer messages than asked for), the one after which it sends them to its client; other pages, gap fills that
+    /// got what they asked for, and the HTTP history do without that query.
+    /// </summary>
+    internal static async Task<RoomHistory> ReadAsync(
+        ChatDbContext db, string roomId, long afterSeq, int limit, bool withReceipts, CancellationToken cancellationToken)
     {
         var messages = await db.Messages.AsNoTracking()
             .Where(m => m.RoomId == roomId && m.Seq > afterSeq)
@@ -25,11 +31,13 @@ public sealed class HistoryRequestedConsumer(ChatDbContext db, IOptions<Delivery
             .ToListAsync(cancellationToken);
         var lastSeq = await db.RoomSequences.AsNoTracking()
             .Where(s => s.RoomId == roomId).Select(s => s.LastSeq).FirstOrDefaultAsync(cancellationToken);
-        var receipts = await db.Cursors.AsNoTracking()
-            .Where(c => c.RoomId == roomId)
-            .OrderBy(c => c.UserName)
-            .Select(c => new ReceiptUpdated(c.RoomId, c.UserName, c.DeliveredSeq, c.ReadSeq))
-            .ToListAsync(cancellationToken);
+        var receipts = withReceipts && messages.Count < limit
+            ? await db.Cursors.AsNoTracking()
+                .Where(c => c.RoomId == roomId)
+                .OrderBy(c => c.UserName)
+                .Select(c => new ReceiptUpdated(c.RoomId, c.UserName, c.DeliveredSeq, c.ReadSeq))
+                .ToListAsync(cancellationToken)
+            : [];
         return new RoomHistory(roomId, messages.Select(MessageStore.ToContract).ToList(), lastSeq, receipts);
     }
 }

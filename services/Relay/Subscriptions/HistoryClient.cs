@@ -22,17 +22,7 @@ public sealed class HistoryClient(IBus bus, IOptions<RelayOptions> options)
     {
         var request = new HistoryRequested(roomId, afterSeq, Math.Min(limit ?? PageSize, PageSize));
         var shared = _inFlight.GetOrAdd(request, key => new Lazy<Task<RoomHistory>>(() => RequestAsync(key)));
-        try
-        {
-            return await shared.Value.WaitAsync(cancellationToken);
-        }
-        finally
-        {
-            if (shared.Value.IsCompleted)
-            {
-                _inFlight.TryRemove(new(request, shared));
-            }
-        }
+        return await shared.Value.WaitAsync(cancellationToken);
     }
 
     private async Task<RoomHistory> RequestAsync(HistoryRequested request)
@@ -45,6 +35,7 @@ public sealed class HistoryClient(IBus bus, IOptions<RelayOptions> options)
         }
         finally
         {
+            // The answer is shared while it is awaited, never cached: the next request reads storage again.
             _inFlight.TryRemove(request, out _);
         }
     }

@@ -50,6 +50,14 @@ public sealed class RelayClient : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Connects with a token for one room and subscribes to it from the start: a member ready to chat.</summary>
+    public static async Task<RelayClient> JoinAsync(Uri gateway, string user, string room, bool acknowledge = true)
+    {
+        var client = await ConnectAsync(gateway, user, [room], acknowledge);
+        await client.SubscribeAsync(room);
+        return client;
+    }
+
     /// <summary>Reconnects (through the gateway, to whichever instance is alive) and resumes every room it had.</summary>
     public async Task ReconnectAsync()
     {
