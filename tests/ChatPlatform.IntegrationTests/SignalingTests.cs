@@ -277,4 +277,37 @@ public class SignalingTests(ChatStack stack)
         metrics.ShouldMatch("chat_rtc_fallbacks_total\\{[^}]*reason=\"timeout\"\\} [1-9]");
         metrics.ShouldMatch("chat_rtc_state_changes_total\\{[^}]*state=\"connected\"\\} [1-9]");
     }
+
+    [Fact]
+    public async Task A_stats_report_raises_the_client_counters_by_exactly_its_counts_and_is_no_rtc_state_change()
+    {
+        string[] metrics = ["chat_client_duplicates_dropped_total", "chat_client_gaps_total", "chat_rtc_state_changes_total", "chat_signaling_messages_total"];
+        async Task<double[]> ReadAsync() => await Task.WhenAll(metrics.Select(name => stack.SumMetricAsync(name, stack.Signaling)));
+        var room = NewRoom();
+        await using var alice = await ConnectAsync(stack.Signaling, "alice", room);
+        await JoinAsync(alice, room);
+        await alice.Socket.SendAsync(new { type = "ping" });
+        await alice.Socket.ReceiveAsync("pong"); // the join is counted too (the joined frame goes out just before)
+        await Task.Delay(Quiet); // /metrics answers from a 300 ms cache: outwait any earlier scrape
+        var before = await ReadAsync();
+
+        await alice.Socket.SendAsync(new { type = "rtc-state", roomId = room, state = "stats", duplicatesDropped = 5, gaps = -1 });
+        var error = await alice.Socket.ReceiveAnyAsync();
+        await alice.Socket.SendAsync(new { type = "rtc-state", roomId = room, state = "stats", duplicatesDropped = 3, gaps = 2 });
+        await alice.Socket.SendAsync(new { type = "ping" });
+        var pong = await alice.Socket.ReceiveAnyAsync(); // a session's frames are handled in order: the report is counted
+        var after = before;
+        var risen = await RelayClient.WaitUntilAsync(async () => (after = await ReadAsync())[1] > before[1], TimeSpan.FromSeconds(10));
+        await Task.Delay(Quiet); // leave no cached scrape behind: the next test may read signaling-1's /metrics at once
+
+        error.GetProperty("type").GetString().ShouldBe("error");
+        error.GetProperty("code").GetString().ShouldBe("invalid");
+        error.GetProperty("ref").GetString().ShouldBe("rtc-state");
+        pong.GetProperty("type").GetString().ShouldBe("pong", "the valid stats report is answered by nothing, not an error");
+        risen.ShouldBeTrue("the gaps counter rises (the scrape may be cached briefly)");
+        (after[0] - before[0]).ShouldBe(3, "chat_client_duplicates_dropped_total");
+        (after[1] - before[1]).ShouldBe(2, "chat_client_gaps_total");
+        (after[2] - before[2]).ShouldBe(0, "chat_rtc_state_changes_total: stats is not a state change");
+        (after[3] - before[3]).ShouldBe(1, "chat_signaling_messages_total: the one accepted rtc-state frame");
+    }
 }

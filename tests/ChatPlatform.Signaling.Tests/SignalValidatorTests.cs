@@ -24,6 +24,13 @@ public class SignalValidatorTests
         return (ok, request, error);
     }
 
+    private static (bool Ok, RtcStateRequest Request, ErrorFrame? Error) RtcState(string json)
+    {
+        ClientFrame.TryParse(Encoding.UTF8.GetBytes(json), out var frame, out _).ShouldBeTrue();
+        var ok = SignalValidator.TryReadRtcState(frame, Alice, out var request, out var error);
+        return (ok, request, error);
+    }
+
     [Fact]
     public void An_offer_to_a_peer_in_a_granted_room_is_read()
     {
@@ -102,4 +109,83 @@ public class SignalValidatorTests
         SignalValidator.TryReadRtcState(Frame(new { type = "rtc-state", peer = "b", roomId = "general", state = "connected", handshakeMs = -1 }), Alice, out _, out _).ShouldBeFalse();
         SignalValidator.TryReadRtcState(Frame(new { type = "rtc-state", peer = "b", roomId = "general", state = "fallback", reason = new string('r', 65) }), Alice, out _, out _).ShouldBeFalse();
     }
+
+    [Fact]
+    public void A_stats_report_is_read_with_its_counts()
+    {
+        var (ok, request, _) = RtcState("""{"type":"rtc-state","roomId":"general","state":"stats","duplicatesDropped":3,"gaps":1}""");
+
+        ok.ShouldBeTrue();
+        request.ShouldBe(new RtcStateRequest(null, "general", "stats", null, null, DuplicatesDropped: 3, Gaps: 1));
+        request.IsPeerState.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void A_stats_report_without_a_peer_is_accepted_and_its_missing_counts_are_zero()
+    {
+        var (ok, request, _) = RtcState("""{"type":"rtc-state","roomId":"general","state":"stats"}""");
+
+        ok.ShouldBeTrue();
+        request.Peer.ShouldBeNull();
+        (request.DuplicatesDropped, request.Gaps).ShouldBe((0, 0));
+    }
+
+    [Theory]
+    [InlineData("\"bob~abc123\"", true)]
+    [InlineData("null", true)]
+    [InlineData("\"\"", false)]
+    [InlineData("42", false)]
+    public void A_stats_report_may_name_a_peer_but_only_a_clientId(string peerJson, bool accepted) =>
+        RtcState($$"""{"type":"rtc-state","peer":{{peerJson}},"roomId":"general","state":"stats","gaps":1}""").Ok.ShouldBe(accepted);
+
+    [Theory]
+    [InlineData("connected")]
+    [InlineData("failed")]
+    [InlineData("closed")]
+    [InlineData("fallback")]
+    public void Every_other_state_still_requires_a_peer(string state)
+    {
+        RtcState($$"""{"type":"rtc-state","peer":"bob~abc123","roomId":"general","state":"{{state}}"}""").Ok.ShouldBeTrue();
+        RtcState($$"""{"type":"rtc-state","roomId":"general","state":"{{state}}","duplicatesDropped":1}""").Error!.Code.ShouldBe(ErrorCodes.Invalid);
+    }
+
+    [Theory]
+    [InlineData("stats")]
+    [InlineData("connected")]
+    public void Counts_from_0_to_10000_are_read_on_every_state(string state)
+    {
+        var (ok, request, _) = RtcState($$"""{"type":"rtc-state","peer":"b","roomId":"general","state":"{{state}}","duplicatesDropped":10000,"gaps":0}""");
+
+        ok.ShouldBeTrue();
+        (request.DuplicatesDropped, request.Gaps).ShouldBe((10_000, 0));
+    }
+
+    [Theory]
+    [InlineData("duplicatesDropped", "-1")]
+    [InlineData("gaps", "-1")]
+    [InlineData("duplicatesDropped", "1.5")]
+    [InlineData("gaps", "0.5")]
+    [InlineData("duplicatesDropped", "10001")]
+    [InlineData("gaps", "10001")]
+    [InlineData("gaps", "4294967296")]
+    [InlineData("gaps", "\"3\"")]
+    [InlineData("duplicatesDropped", "true")]
+    [InlineData("duplicatesDropped", "[3]")]
+    public void A_count_that_is_negative_not_a_whole_number_or_above_10000_is_invalid(string property, string valueJson)
+    {
+        foreach (var state in new[] { "stats", "connected" })
+        {
+            var (ok, _, error) = RtcState($$"""{"type":"rtc-state","peer":"b","roomId":"general","state":"{{state}}","{{property}}":{{valueJson}}}""");
+
+            ok.ShouldBeFalse();
+            error.ShouldNotBeNull();
+            error.Code.ShouldBe(ErrorCodes.Invalid);
+            error.Ref.ShouldBe("rtc-state");
+            error.Message.ShouldContain(property);
+        }
+    }
+
+    [Fact]
+    public void A_stats_report_for_a_room_outside_the_token_is_forbidden() =>
+        RtcState("""{"type":"rtc-state","roomId":"secret","state":"stats","gaps":1}""").Error!.Code.ShouldBe(ErrorCodes.Forbidden);
 }

@@ -8,7 +8,15 @@ namespace ChatPlatform.Signaling.Connections;
 /// <summary>An offer, answer or ICE frame that passed every field check.</summary>
 public sealed record SignalRequest(string Kind, string To, string RoomId, string? Sdp, IceCandidate? Candidate);
 
-public sealed record RtcStateRequest(string Peer, string RoomId, string State, double? HandshakeMilliseconds, string? Reason);
+/// <summary>
+/// An rtc-state frame that passed every field check. <see cref="Peer"/> is null only for a <c>stats</c> report, which
+/// is the client's telemetry for the room, not a peer's state; the counts are increments since the client's last report.
+/// </summary>
+public sealed record RtcStateRequest(string? Peer, string RoomId, string State, double? HandshakeMilliseconds, string? Reason,
+    int DuplicatesDropped, int Gaps)
+{
+    public bool IsPeerState => State != SignalValidator.StatsState;
+}
 
 /// <summary>
 /// The checks on each client frame, field by field, before anything changes or is forwarded. Pure: no state,
@@ -19,8 +27,10 @@ public static class SignalValidator
     public const int MaxClientIdLength = 100;
     public const int MaxReasonLength = 64;
     public const double MaxHandshakeMilliseconds = 600_000;
+    public const int MaxClientCount = 10_000;
+    public const string StatsState = "stats";
 
-    private static readonly HashSet<string> RtcStates = ["connected", "failed", "closed", "fallback"];
+    private static readonly HashSet<string> RtcStates = ["connected", "failed", "closed", "fallback", StatsState];
 
     public static bool TryReadRoom(ClientFrame frame, ChatUser user, out string roomId, out ErrorFrame? error)
     {
@@ -83,22 +93,29 @@ public static class SignalValidator
             return false;
         }
 
-        var peer = frame.GetString("peer");
         var state = frame.GetString("state");
-        if (string.IsNullOrEmpty(peer) || peer.Length > MaxClientIdLength)
+        if (state is null || !RtcStates.Contains(state))
+        {
+            error = Invalid(frame, "\"state\" must be connected, failed, closed, fallback or stats.");
+            return false;
+        }
+
+        // A stats report is client-wide: its peer may be left out, but one that is sent must be a clientId.
+        var peer = frame.GetString("peer");
+        if ((state != StatsState || TryGetValue(frame, "peer", out _)) && (string.IsNullOrEmpty(peer) || peer.Length > MaxClientIdLength))
         {
             error = Invalid(frame, "\"peer\" must be a clientId.");
             return false;
         }
 
-        if (state is null || !RtcStates.Contains(state))
+        if (!TryReadCount(frame, "duplicatesDropped", out var duplicatesDropped, out error)
+            || !TryReadCount(frame, "gaps", out var gaps, out error))
         {
-            error = Invalid(frame, "\"state\" must be connected, failed, closed or fallback.");
             return false;
         }
 
         double? handshake = null;
-        if (frame.Root.TryGetProperty("handshakeMs", out var value) && value.ValueKind != JsonValueKind.Null)
+        if (TryGetValue(frame, "handshakeMs", out var value))
         {
             if (value.ValueKind != JsonValueKind.Number || value.GetDouble() is < 0 or > MaxHandshakeMilliseconds)
             {
@@ -116,7 +133,27 @@ public static class SignalValidator
             return false;
         }
 
-        request = new RtcStateRequest(peer, roomId, state, handshake, reason);
+        request = new RtcStateRequest(peer, roomId, state, handshake, reason, duplicatesDropped, gaps);
+        return true;
+    }
+
+    /// <summary>An optional client-reported count: absent or null is 0, else a whole number from 0 to <see cref="MaxClientCount"/>.</summary>
+    private static bool TryReadCount(ClientFrame frame, string property, out int count, out ErrorFrame? error)
+    {
+        count = 0;
+        error = null;
+        if (!TryGetValue(frame, property, out var value))
+        {
+            return true;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out count) || count is < 0 or > MaxClientCount)
+        {
+            count = 0;
+            error = Invalid(frame, $"\"{property}\" must be a whole number from 0 to {MaxClientCount}.");
+            return false;
+        }
+
         return true;
     }
 
@@ -156,6 +193,10 @@ public static class SignalValidator
         candidate = new IceCandidate(line, sdpMid, lineIndex, usernameFragment);
         return true;
     }
+
+    /// <summary>An optional field that is sent: present and not null.</summary>
+    private static bool TryGetValue(ClientFrame frame, string property, out JsonElement value) =>
+        frame.Root.TryGetProperty(property, out value) && value.ValueKind != JsonValueKind.Null;
 
     private static string? String(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

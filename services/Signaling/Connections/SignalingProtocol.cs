@@ -138,10 +138,16 @@ public sealed class SignalingProtocol(
             return error;
         }
 
+        metrics.ClientReported(report.DuplicatesDropped, report.Gaps);
+        if (!report.IsPeerState)
+        {
+            return null; // stats: the client's telemetry for the room, not a state change; nothing more to record or publish
+        }
+
         metrics.RtcState(report.State, report.HandshakeMilliseconds, report.Reason);
         try
         {
-            await bus.Publish(new RtcStateReported(report.RoomId, session.ClientId, session.User.Name, report.Peer,
+            await bus.Publish(new RtcStateReported(report.RoomId, session.ClientId, session.User.Name, report.Peer!,
                 report.State, report.HandshakeMilliseconds, report.Reason, clock.GetUtcNow()));
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)

@@ -17,6 +17,8 @@ public sealed class SignalingMetrics
     private readonly Histogram<double> _handshake;
     private readonly Counter<long> _stateChanges;
     private readonly Counter<long> _fallbacks;
+    private readonly Counter<long> _clientDuplicatesDropped;
+    private readonly Counter<long> _clientGaps;
 
     public SignalingMetrics(IMeterFactory meterFactory)
     {
@@ -28,10 +30,16 @@ public sealed class SignalingMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10] });
         _stateChanges = meter.CreateCounter<long>("chat_rtc_state_changes", description: "Client-reported WebRTC state changes, by state.");
         _fallbacks = meter.CreateCounter<long>("chat_rtc_fallbacks", description: "Peers that fell back to the relay path, by reason.");
+        _clientDuplicatesDropped = meter.CreateCounter<long>("chat_client_duplicates_dropped",
+            description: "Client-reported messages a client received again and dropped by id.");
+        _clientGaps = meter.CreateCounter<long>("chat_client_gaps",
+            description: "Client-reported gaps in a room's seq order: a message arrived whose seq was past the next one the client expected.");
         Zero(_messages, "type", FrameTypes);
         Zero(_rejected, "reason", RejectReasons);
         Zero(_stateChanges, "state", RtcStates);
         Zero(_fallbacks, "reason", FallbackReasons);
+        _clientDuplicatesDropped.Add(0);
+        _clientGaps.Add(0);
     }
 
     public void Accepted(string type) => _messages.Add(1, new KeyValuePair<string, object?>("type", type));
@@ -51,6 +59,13 @@ public sealed class SignalingMetrics
         {
             _fallbacks.Add(1, new KeyValuePair<string, object?>("reason", FallbackReasons.Contains(reason) ? reason : "other"));
         }
+    }
+
+    /// <summary>A client's telemetry, carried by any rtc-state frame: its increments since its previous report.</summary>
+    public void ClientReported(int duplicatesDropped, int gaps)
+    {
+        _clientDuplicatesDropped.Add(duplicatesDropped);
+        _clientGaps.Add(gaps);
     }
 
     private static void Zero(Counter<long> counter, string label, string[] values)
