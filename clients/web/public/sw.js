@@ -7,6 +7,7 @@ self.addEventListener('install', (event) => {
     (async () => {
       const cache = await caches.open(shellCache);
       const response = await fetch('/', { cache: 'no-store' });
+      if (!response.ok) throw new Error(`the app shell answered ${response.status}`);
       const html = await response.clone().text();
       await cache.put('/', response);
       const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1]);
@@ -29,12 +30,13 @@ self.addEventListener('fetch', (event) => {
   const request = event.request;
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
-  if (request.mode === 'navigate') {
+  if (request.mode === 'navigate' && url.pathname === '/') {
     // Network first, so a new version is picked up at once; the cached shell only when the network fails.
     event.respondWith(
       fetch(request)
         .then(async (response) => {
-          if (response.ok) await (await caches.open(shellCache)).put('/', response.clone());
+          const isPage = response.ok && (response.headers.get('content-type') ?? '').startsWith('text/html');
+          if (isPage) await (await caches.open(shellCache)).put('/', response.clone());
           return response;
         })
         .catch(async () => (await caches.match('/')) ?? Response.error()),

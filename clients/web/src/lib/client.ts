@@ -68,11 +68,16 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private outboxTimer?: ReturnType<typeof setTimeout>;
   private ackTimer?: ReturnType<typeof setTimeout>;
   private renderTimer?: ReturnType<typeof setTimeout>;
+  private subscribeTimer?: ReturnType<typeof setTimeout>;
+  private gapTimer?: ReturnType<typeof setTimeout>;
+  private pumping = false;
+  private pumpAgain = false;
   private telemetryTimer?: ReturnType<typeof setInterval>;
   private acked = 0;
   private read = 0;
   private readWanted = 0;
   private fetchingHistory = false;
+  private lastGapAfter = -1;
   private reported = { duplicatesDropped: 0, gaps: 0 };
   private started = false;
   private readonly onOnline = () => this.setOnline(true);
@@ -147,6 +152,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     clearInterval(this.telemetryTimer);
     clearTimeout(this.outboxTimer);
     clearTimeout(this.ackTimer);
+    clearTimeout(this.subscribeTimer);
+    clearTimeout(this.gapTimer);
     this.mesh.closeAll();
     this.relay.stop();
     this.signaling.stop();
@@ -170,6 +177,14 @@ export class ChatClient extends Emitter<ChatClientEvents> {
 
   /** Sends a failed message again (the retry button). */
   async retry(id: string): Promise<void> {
+    const failed = this.outbox.get(id);
+    if (failed?.error?.startsWith('id-conflict')) {
+      // The id belongs to someone else's message: the same text goes again under a new id.
+      await this.outbox.stored(id);
+      this.timeline.remove(id);
+      await this.send(failed.text);
+      return;
+    }
     const pending = await this.outbox.retry(id, Date.now());
     if (!pending) return;
     this.timeline.markSending(id);
@@ -196,7 +211,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private wire(): void {
     this.relay.on('open', () => {
       this.relay.send({ type: 'subscribe', roomId: this.options.roomId, afterSeq: this.timeline.contiguousSeq });
-      this.acked = Math.min(this.acked, this.timeline.contiguousSeq);
+      // Cursors never move back on the server, so re-sending them is harmless; an ack lost with the old socket is not.
+      this.acked = 0;
+      this.read = 0;
       this.outbox.reconnected(Date.now());
       this.pumpOutbox();
       this.scheduleAck();
@@ -258,6 +275,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private onStored(frame: StoredMessageFrame): void {
     if (frame.roomId !== this.options.roomId) return;
     const result = this.timeline.receiveStored(frame);
+    // A resend of something already acknowledged means the ack did not arrive: send it again.
+    if (result === 'duplicate' && frame.seq <= this.acked) this.acked = frame.seq - 1;
     if (result !== 'duplicate' && frame.from === this.options.user) void this.outbox.stored(frame.id);
     if (result !== 'duplicate') this.render();
     this.scheduleAck();
@@ -269,14 +288,20 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     if (this.outbox.get(ref)) {
       if (permanentErrors.has(frame.code)) {
         await this.outbox.refuse(ref, `${frame.code}: ${frame.message}`);
-        this.timeline.markFailed(ref, `${frame.code}: ${frame.message}`);
+        // id-conflict comes after accepted: the broker took it, but Delivery found the id taken by someone else.
+        this.timeline.markFailed(ref, `${frame.code}: ${frame.message}`, frame.code === 'id-conflict');
       } else if (await this.outbox.attemptFailed(ref, Date.now(), `${frame.code}: ${frame.message}`)) {
         this.timeline.markFailed(ref, `${frame.code}: ${frame.message}`);
       }
       this.render();
       this.pumpOutbox();
-    } else if (ref === 'subscribe' && frame.code === 'unavailable') {
-      setTimeout(() => this.relay.send({ type: 'subscribe', roomId: this.options.roomId, afterSeq: this.timeline.contiguousSeq }), 1_000);
+    } else if (ref === 'subscribe' && (frame.code === 'unavailable' || frame.code === 'rate-limited')) {
+      clearTimeout(this.subscribeTimer);
+      this.subscribeTimer = setTimeout(() => this.relay.send({ type: 'subscribe', roomId: this.options.roomId, afterSeq: this.timeline.contiguousSeq }), 1_000);
+    } else if ((ref === 'ack' || ref === 'read') && frame.code === 'rate-limited') {
+      this.acked = 0;
+      this.read = 0;
+      setTimeout(() => this.scheduleAck(), 1_000);
     } else {
       this.emit('error', frame);
     }
@@ -285,25 +310,38 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   /** Writes due messages to the relay; a send that got no answer in time counts as a failed attempt first. */
   private pumpOutbox(): void {
     clearTimeout(this.outboxTimer);
-    void (async () => {
-      const now = Date.now();
-      for (const pending of this.outbox.due(now)) {
-        if (this.outbox.isAwaiting(pending.id)) {
-          if (await this.outbox.attemptFailed(pending.id, now, 'no answer from the relay')) {
-            this.timeline.markFailed(pending.id, 'no answer from the relay');
-            this.render();
-          }
-          continue;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.pumpOnce()
+      .catch((error: unknown) => console.warn('outbox', error))
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pumpOutbox();
         }
-        if (this.relay.send({ type: 'send', id: pending.id, roomId: pending.roomId, text: pending.text, sentAt: pending.sentAt })) {
-          this.outbox.transmitted(pending.id, now);
+      });
+  }
+
+  private async pumpOnce(): Promise<void> {
+    // With the socket down nothing is sent and no silence is counted: the reconnect makes everything due again.
+    if (this.relay.state !== 'open') return;
+    const now = Date.now();
+    for (const pending of this.outbox.due(now)) {
+      if (this.outbox.isAwaiting(pending.id)) {
+        if (await this.outbox.attemptFailed(pending.id, now, 'no answer from the relay')) {
+          this.timeline.markFailed(pending.id, 'no answer from the relay');
+          this.render();
         }
+      } else if (this.relay.send({ type: 'send', id: pending.id, roomId: pending.roomId, text: pending.text, sentAt: pending.sentAt })) {
+        this.outbox.transmitted(pending.id, now);
       }
-      const next = this.outbox.nextDueAt();
-      if (next !== undefined && this.relay.state === 'open') {
-        this.outboxTimer = setTimeout(() => this.pumpOutbox(), Math.max(0, next - Date.now()));
-      }
-    })();
+    }
+    const next = this.outbox.nextDueAt();
+    if (next !== undefined) this.outboxTimer = setTimeout(() => this.pumpOutbox(), Math.max(0, next - Date.now()));
   }
 
   /** Acks (and reads) are cumulative: one frame covers everything up to the contiguous seq. */
@@ -323,22 +361,26 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     const gap = this.timeline.gap();
     if (!gap || this.fetchingHistory) return;
     this.fetchingHistory = true;
-    this.timeline.gapsSeen++;
+    if (gap.afterSeq !== this.lastGapAfter) this.timeline.gapsSeen++;
+    this.lastGapAfter = gap.afterSeq;
     void (async () => {
       try {
         const response = await fetch(`${this.baseUrl}/api/rooms/${encodeURIComponent(this.options.roomId)}/messages?after=${gap.afterSeq}&limit=500`, {
           headers: { Authorization: `Bearer ${await this.currentToken()}` },
         });
-        if (!response.ok) return;
+        if (!response.ok) throw new Error(`history answered ${response.status}`);
         const page = (await response.json()) as { messages: Omit<StoredMessageFrame, 'type'>[] };
         for (const message of page.messages) this.timeline.receiveStored({ type: 'message', ...message });
         for (const message of page.messages) if (message.from === this.options.user) void this.outbox.stored(message.id);
         this.render();
         this.scheduleAck();
-      } catch {
-        // The relay fills gaps too; the next arrival checks again.
-      } finally {
         this.fetchingHistory = false;
+        this.checkGap(); // a gap wider than one page takes more pages
+      } catch {
+        // The relay fills gaps too; otherwise look again shortly.
+        this.fetchingHistory = false;
+        clearTimeout(this.gapTimer);
+        this.gapTimer = setTimeout(() => this.checkGap(), 2_000);
       }
     })();
   }

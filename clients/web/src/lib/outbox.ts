@@ -57,8 +57,12 @@ export class Outbox {
 
   /** The messages left from an earlier page of this user in this room: due at once (same ids, so no duplicates). */
   async restore(user: string, roomId: string, now: number): Promise<PendingMessage[]> {
-    const stored = await this.storage.load(user, roomId);
+    const stored = await this.storage.load(user, roomId).catch((error: unknown) => {
+      console.warn('outbox: unsent messages of an earlier page could not be read', error);
+      return [];
+    });
     for (const message of stored) {
+      refreshSentAt(message, now);
       this.pending.set(message.id, message);
       this.schedule.set(message.id, { dueAt: message.failed ? undefined : now });
     }
@@ -69,7 +73,7 @@ export class Outbox {
     const pending: PendingMessage = { ...message, attempts: 0, accepted: false, failed: false };
     this.pending.set(pending.id, pending);
     this.schedule.set(pending.id, { dueAt: now });
-    await this.storage.put(pending);
+    await this.persist(pending);
     return pending;
   }
 
@@ -127,7 +131,7 @@ export class Outbox {
     } else {
       schedule.dueAt = now + backoffDelay(message.attempts - 1, this.options.retry, this.random);
     }
-    await this.storage.put(message);
+    await this.persist(message);
     return message.failed;
   }
 
@@ -138,7 +142,7 @@ export class Outbox {
     message.failed = true;
     message.error = error;
     this.schedule.set(id, {});
-    await this.storage.put(message);
+    await this.persist(message);
   }
 
   /** RabbitMQ has it: it will be stored, so no more sends this session (a reload sends it once more, harmlessly). */
@@ -147,7 +151,7 @@ export class Outbox {
     if (!message || message.accepted) return;
     message.accepted = true;
     this.schedule.set(id, {});
-    await this.storage.put(message);
+    await this.persist(message);
   }
 
   /** The relay socket (re)opened: whatever waits for an answer or a retry goes now, without counting an attempt. */
@@ -168,8 +172,9 @@ export class Outbox {
     message.failed = false;
     message.attempts = 0;
     message.error = undefined;
+    refreshSentAt(message, now);
     this.schedule.set(id, { dueAt: now });
-    await this.storage.put(message);
+    await this.persist(message);
     return message;
   }
 
@@ -177,8 +182,18 @@ export class Outbox {
   async stored(id: string): Promise<void> {
     if (!this.pending.delete(id)) return;
     this.schedule.delete(id);
-    await this.storage.remove(id);
+    await this.storage.remove(id).catch((error: unknown) => console.warn('outbox: a sent message could not be removed', error));
   }
+
+  /** The outbox works on in memory when storage fails (quota, a private mode): only a reload would lose it. */
+  private async persist(message: PendingMessage): Promise<void> {
+    await this.storage.put(message).catch((error: unknown) => console.warn('outbox: a message could not be saved', error));
+  }
+}
+
+/** The relay refuses a sentAt more than 24 h from its clock: a message that waited that long goes with a new one. */
+function refreshSentAt(message: PendingMessage, now: number): void {
+  if (now - message.sentAt > 23 * 3_600_000) message.sentAt = now;
 }
 
 /** The outbox in IndexedDB: one record per pending message, keyed by id. */
@@ -207,7 +222,11 @@ export class IndexedDbOutboxStorage implements OutboxStorage {
     this.database ??= new Promise((resolve, reject) => {
       const request = this.factory.open(this.name, 1);
       request.onupgradeneeded = () => request.result.createObjectStore('outbox', { keyPath: 'id' });
-      request.onsuccess = () => resolve(request.result);
+      request.onsuccess = () => {
+        // The browser may close the database (storage cleared, an upgrade elsewhere): open it again next time.
+        request.result.onclose = () => (this.database = undefined);
+        resolve(request.result);
+      };
       request.onerror = () => reject(request.error ?? new Error('IndexedDB could not be opened'));
     });
     return this.database;
@@ -220,6 +239,7 @@ export class IndexedDbOutboxStorage implements OutboxStorage {
       const request = operation(transaction.objectStore('outbox'));
       transaction.oncomplete = () => resolve(request.result as T);
       transaction.onerror = () => reject(transaction.error ?? new Error('IndexedDB request failed'));
+      transaction.onabort = () => reject(transaction.error ?? new Error('IndexedDB transaction aborted'));
     });
   }
 }

@@ -35,10 +35,13 @@ export interface PeerLinkOptions {
  */
 export class PeerLink {
   path: PeerPath = 'connecting';
+  /** From the start of the last connection attempt to its data channel opening, when it opened. */
+  handshakeMs?: number;
   private connection?: RTCPeerConnection;
   private channel?: RTCDataChannel;
   private negotiation: Negotiation;
-  private remoteFingerprint?: string;
+  /** The fingerprint of the last description the peer sent: which of its connections it is talking from. */
+  private latestRemoteFingerprint?: string;
   private startedAt = 0;
   private connectTimer?: ReturnType<typeof setTimeout>;
   private retryTimer?: ReturnType<typeof setTimeout>;
@@ -73,23 +76,26 @@ export class PeerLink {
   }
 
   handleDescription(type: 'offer' | 'answer', sdp: string): void {
-    this.enqueue(async () => {
-      if (this.closed) return;
-      const description = { type, sdp: this.options.blockIce ? withoutCandidates(sdp) : sdp };
-      const fingerprint = fingerprintOf(sdp);
-      if (type === 'offer' && (!this.connection || (this.remoteFingerprint && fingerprint !== this.remoteFingerprint))) {
-        // The peer started a new connection (first contact, or its retry after a failure): follow it.
-        this.openSession();
-      }
-      const connection = this.connection!;
+    if (this.closed) return;
+    const fingerprint = fingerprintOf(sdp);
+    if (type === 'offer' && (!this.connection || (this.latestRemoteFingerprint && fingerprint !== this.latestRemoteFingerprint))) {
+      // The peer started a new connection (first contact, or its retry after a failure): follow it. Decided here, not
+      // in the queue, so the offer and the candidates after it go to the new connection's queue together.
+      this.openSession();
+    }
+    this.latestRemoteFingerprint = fingerprint;
+    const connection = this.connection;
+    if (!connection) return;
+    this.enqueue(connection, async () => {
+      // An answer is only expected while our offer is out; a late or repeated one would fail a working connection.
+      if (type === 'answer' && connection.signalingState !== 'have-local-offer') return;
       if (!this.negotiation.accept(type, connection.signalingState)) return;
       this.negotiation.applyingAnswer(type === 'answer');
       try {
-        await connection.setRemoteDescription(description);
+        await connection.setRemoteDescription({ type, sdp: this.options.blockIce ? withoutCandidates(sdp) : sdp });
       } finally {
         this.negotiation.applyingAnswer(false);
       }
-      this.remoteFingerprint = fingerprint;
       if (type === 'offer') {
         await connection.setLocalDescription();
         this.signalDescription(connection);
@@ -99,9 +105,9 @@ export class PeerLink {
 
   handleCandidate(candidate: RTCIceCandidateInit): void {
     if (this.options.blockIce) return;
-    this.enqueue(async () => {
-      const connection = this.connection;
-      if (!connection || this.closed) return;
+    const connection = this.connection;
+    if (!connection || this.closed) return;
+    this.enqueue(connection, async () => {
       try {
         await connection.addIceCandidate(candidate);
       } catch (error) {
@@ -125,10 +131,16 @@ export class PeerLink {
     if (wasOpen) this.options.report('closed', {});
   }
 
-  private enqueue(task: () => Promise<void>): void {
-    this.work = this.work.then(task).catch((error: unknown) => {
-      if (!this.closed) this.fail('error', error);
-    });
+  /**
+   * Runs negotiation steps of one connection one after another. A closed connection may leave a step waiting forever
+   * (w3c/webrtc-pc#2973), so each connection has its own queue and a new connection never waits behind an old one.
+   */
+  private enqueue(connection: RTCPeerConnection, task: () => Promise<void>): void {
+    this.work = this.work
+      .then(() => (this.connection === connection ? task() : undefined))
+      .catch((error: unknown) => {
+        if (!this.closed && this.connection === connection) this.fail('error', error);
+      });
   }
 
   private openSession(): void {
@@ -139,14 +151,15 @@ export class PeerLink {
     this.connection = connection;
     this.channel = channel;
     this.negotiation = new Negotiation(this.polite);
-    this.remoteFingerprint = undefined;
+    this.latestRemoteFingerprint = undefined;
+    this.work = Promise.resolve();
     this.startedAt = performance.now();
     this.setPath(this.failures > 0 ? 'relay' : 'connecting');
 
     connection.onnegotiationneeded = () => {
-      this.enqueue(async () => {
+      this.enqueue(connection, async () => {
         // The data channel is the only thing ever negotiated: once the peer's description is in, nothing is left.
-        if (this.connection !== connection || connection.currentRemoteDescription || connection.pendingRemoteDescription) return;
+        if (connection.currentRemoteDescription || connection.pendingRemoteDescription) return;
         this.negotiation.makingOffer = true;
         try {
           await connection.setLocalDescription();
@@ -167,8 +180,9 @@ export class PeerLink {
       if (this.connection !== connection) return;
       clearTimeout(this.connectTimer);
       this.failures = 0;
+      this.handshakeMs = Math.round(performance.now() - this.startedAt);
       this.setPath('p2p');
-      this.options.report('connected', { handshakeMs: Math.round(performance.now() - this.startedAt) });
+      this.options.report('connected', { handshakeMs: this.handshakeMs });
     };
     channel.onclose = () => {
       if (this.connection === connection && !this.closed) this.fail('closed');
@@ -194,6 +208,7 @@ export class PeerLink {
   private fail(reason: FallbackReason, error?: unknown): void {
     if (error) console.debug('peer connection failed', error);
     this.endSession();
+    clearTimeout(this.retryTimer);
     this.failures++;
     this.setPath('relay');
     this.options.report('fallback', { reason });

@@ -7,6 +7,8 @@ export interface PeerView {
   clientId: string;
   user: string;
   path: PeerPath;
+  /** How long the data channel took to open, from the moment this client learned of the peer. */
+  handshakeMs?: number;
 }
 
 export interface PeerMeshOptions {
@@ -71,7 +73,12 @@ export class PeerMesh extends Emitter<PeerMeshEvents> {
   }
 
   views(): PeerView[] {
-    return [...this.links.values()].map((link) => ({ clientId: link.peer.clientId, user: link.peer.user, path: link.path }));
+    return [...this.links.values()].map((link) => ({
+      clientId: link.peer.clientId,
+      user: link.peer.user,
+      path: link.path,
+      ...(link.handshakeMs === undefined ? {} : { handshakeMs: link.handshakeMs }),
+    }));
   }
 
   users(): string[] {

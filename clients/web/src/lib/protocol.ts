@@ -150,9 +150,10 @@ export function readSignalingFrame(text: string): SignalingServerFrame | undefin
 }
 
 /** A data-channel frame from a peer; `from` is not trusted and is replaced by the peer's signaled user. */
-export function readPeerFrame(text: string): PeerMessageFrame | undefined {
+export function readPeerFrame(text: string, now: number = Date.now()): PeerMessageFrame | undefined {
   const frame = parseJson(text);
   if (!frame || frame.type !== 'message' || !isMessageBody(frame)) return undefined;
   const candidate = frame as unknown as PeerMessageFrame;
-  return candidate.text.length >= 1 && candidate.text.length <= 4000 ? candidate : undefined;
+  const sentAtPlausible = Number.isSafeInteger(candidate.sentAt) && Math.abs(candidate.sentAt - now) <= 24 * 3_600_000;
+  return candidate.text.length >= 1 && candidate.text.length <= 4000 && sentAtPlausible ? candidate : undefined;
 }

@@ -111,6 +111,10 @@ export class Timeline {
     }
     let result: ArrivalResult;
     if (existing) {
+      // The stored copy is what everyone sees: a peer cannot show one text over the data channel and store another.
+      existing.text = frame.text;
+      existing.from = frame.from;
+      existing.sentAt = frame.sentAt;
       existing.seq = frame.seq;
       existing.storedAt = frame.storedAt;
       existing.error = undefined;
@@ -157,9 +161,10 @@ export class Timeline {
     if (message) this.raise(message, 'accepted');
   }
 
-  markFailed(id: string, error: string): void {
+  /** `afterAccepted`: a refusal that comes after the broker took the message (id-conflict). */
+  markFailed(id: string, error: string, afterAccepted = false): void {
     const message = this.byId.get(id);
-    if (message && message.seq === undefined && message.status !== 'accepted') {
+    if (message && message.seq === undefined && (message.status !== 'accepted' || afterAccepted)) {
       message.status = 'failed';
       message.error = error;
     }

@@ -82,6 +82,28 @@ describe('Outbox', () => {
     expect(await storage.load('alice', 'general')).toEqual([]);
   });
 
+  it('gives a message that waited more than a day a fresh send time, which the relay would otherwise refuse', async () => {
+    const day = 24 * 3_600_000;
+    const storage = new MemoryOutboxStorage();
+    await storage.put({ ...message('old', 1_000), attempts: 0, accepted: false, failed: false });
+    const outbox = new Outbox(storage, options);
+
+    const [restored] = await outbox.restore('alice', 'general', 1_000 + day);
+
+    expect(restored?.sentAt).toBe(1_000 + day);
+  });
+
+  it('keeps working in memory when its storage fails', async () => {
+    const broken = { load: () => Promise.reject(new Error('quota')), put: () => Promise.reject(new Error('quota')), remove: () => Promise.reject(new Error('quota')) };
+    const outbox = new Outbox(broken, options);
+
+    expect(await outbox.restore('alice', 'general', 0)).toEqual([]);
+    await outbox.add(message('a'), 0);
+    expect(outbox.due(0).map((pending) => pending.id)).toEqual(['a']);
+    await outbox.stored('a');
+    expect(outbox.size).toBe(0);
+  });
+
   it('does not retry a refusal that a retry cannot fix', async () => {
     const outbox = new Outbox(new MemoryOutboxStorage(), options);
     await outbox.add(message('a'), 0);

@@ -22,10 +22,19 @@ describe('frame readers', () => {
   });
 
   it('refuses a peer message that is empty or longer than the relay would store', () => {
-    const frame = (text: string) => JSON.stringify({ type: 'message', id: 'm', roomId: 'r', from: 'x', text, sentAt: 1 });
-    expect(readPeerFrame(frame(''))).toBeUndefined();
-    expect(readPeerFrame(frame('x'.repeat(4001)))).toBeUndefined();
-    expect(readPeerFrame(frame('hello'))).toMatchObject({ text: 'hello' });
+    const frame = (text: string) => JSON.stringify({ type: 'message', id: 'm', roomId: 'r', from: 'x', text, sentAt: 1_000 });
+    expect(readPeerFrame(frame(''), 1_000)).toBeUndefined();
+    expect(readPeerFrame(frame('x'.repeat(4001)), 1_000)).toBeUndefined();
+    expect(readPeerFrame(frame('hello'), 1_000)).toMatchObject({ text: 'hello' });
+  });
+
+  it('refuses a peer message whose send time is not a plausible clock reading', () => {
+    const frame = (sentAt: number) => JSON.stringify({ type: 'message', id: 'm', roomId: 'r', from: 'x', text: 'hi', sentAt });
+    const now = 1_764_000_000_000;
+    expect(readPeerFrame(frame(-1e300), now)).toBeUndefined();
+    expect(readPeerFrame(frame(now + 25 * 3_600_000), now)).toBeUndefined();
+    expect(readPeerFrame(frame(1.5), now)).toBeUndefined();
+    expect(readPeerFrame(frame(now - 60_000), now)).toMatchObject({ sentAt: now - 60_000 });
   });
 });
 

@@ -128,6 +128,23 @@ describe('Timeline', () => {
     expect(timeline.get('mine')?.status).toBe('stored');
   });
 
+  it('shows the stored text when a peer sent a different one over the data channel', () => {
+    const timeline = new Timeline('general', 'alice');
+    timeline.receiveFromPeer({ ...peerCopy('m1', 1_001), text: 'what the peer claimed' }, 'bob');
+    timeline.receiveStored(stored(1, 'm1'));
+
+    expect(timeline.get('m1')?.text).toBe('message 1');
+  });
+
+  it('marks an accepted message failed only for a refusal that comes after the broker, such as an id conflict', () => {
+    const timeline = new Timeline('general', 'alice');
+    timeline.addOwn('mine', 'hi', 1_000);
+    timeline.markAccepted('mine');
+    timeline.markFailed('mine', 'id-conflict: taken', true);
+
+    expect(timeline.get('mine')).toMatchObject({ status: 'failed', error: 'id-conflict: taken' });
+  });
+
   it('does not mark a message failed once the broker accepted it', () => {
     const timeline = new Timeline('general', 'alice');
     timeline.addOwn('mine', 'hi', 1_000);
