@@ -1,19 +1,13 @@
 import { expect, test } from '@playwright/test';
-import { closeAll, expectOnceInOrder, openChat, openPair, sendMany, texts, type, uniqueRoom, waitForStoredTexts } from './support';
-
-/** chat_connections{service=…} of one instance, read from its own /metrics (not through the gateway). */
-async function connectionsOn(port: number): Promise<number> {
-  const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = body.split('\n').find((candidate) => candidate.startsWith('chat_connections{'));
-  return line ? Number(line.split(' ').at(-1)) : 0;
-}
+import { closeAll, expectOnceInOrder, metricSum, openChat, openPair, relayPorts, sendMany, texts, type, uniqueRoom, waitForStoredTexts } from './support';
 
 test('three people in one room, spread over both Relay and Signaling instances, see the same messages in the same order', async ({ browser }) => {
   const room = uniqueRoom('three');
   const alice = await openChat(browser, 'alice', room);
   const bob = await openChat(browser, 'bob', room);
   const carol = await openChat(browser, 'carol', room);
-  for (const port of [5201, 5202, 5101, 5102]) expect(await connectionsOn(port), `connections on :${port}`).toBeGreaterThan(0);
+  // Each instance's own /metrics (not through the gateway) shows a connection: the gateway spread the three pages.
+  for (const port of [5201, 5202, 5101, 5102]) expect(await metricSum([port], 'chat_connections'), `connections on :${port}`).toBeGreaterThan(0);
   for (const chat of [alice, bob, carol]) await expect(chat.page.getByTestId('peer')).toHaveCount(2);
 
   const sent = [...texts('alice', 10), ...texts('bob', 10), ...texts('carol', 10)];
@@ -71,6 +65,28 @@ test('a message with markup is shown as text and runs nothing', async ({ browser
   await closeAll(alice, bob);
 });
 
+test('a message the relay refuses shows failed with a retry button, and nobody else ever shows it', async ({ browser }) => {
+  const { alice, bob } = await openPair(browser, 'refused', { overDataChannel: true });
+  const tooLong = 'x'.repeat(4_001); // the composer stops at 4,000 characters; a program using the library might not
+  const refusedBefore = await metricSum(relayPorts, 'chat_messages_rejected_total', 'reason="too-large"');
+
+  await alice.page.evaluate(async (text) => {
+    await window.chat!.send(text);
+  }, tooLong);
+  await type(alice.page, 'a normal message after it');
+
+  const refused = alice.page.locator('[data-testid="message"][data-status="failed"]');
+  await expect(refused).toHaveCount(1);
+  await expect(refused.getByTestId('retry')).toBeVisible();
+  await refused.getByTestId('retry').click();
+  // The retry went to the relay again and was refused again: two refusals counted, still failed.
+  await expect.poll(() => metricSum(relayPorts, 'chat_messages_rejected_total', 'reason="too-large"')).toBe(refusedBefore + 2);
+  await expect(refused).toHaveAttribute('data-status', 'failed');
+  const onBob = await waitForStoredTexts(bob.page, ['a normal message after it']);
+  expect(onBob.map((message) => message.text)).toEqual(['a normal message after it']);
+  await closeAll(alice, bob);
+});
+
 test('a phone-sized screen shows the room, the messages and a usable composer', async ({ browser }, testInfo) => {
   const room = uniqueRoom('phone');
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
@@ -93,5 +109,6 @@ test('a phone-sized screen shows the room, the messages and a usable composer', 
   const screenshot = testInfo.outputPath('phone.png');
   await page.screenshot({ path: screenshot });
   await testInfo.attach('phone', { path: screenshot, contentType: 'image/png' });
+  console.log(`phone screenshot: ${screenshot}`);
   await context.close();
 });

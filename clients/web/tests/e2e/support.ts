@@ -108,3 +108,17 @@ export function texts(prefix: string, count: number): string[] {
 export async function closeAll(...pages: ChatPage[]): Promise<void> {
   for (const chat of pages) await chat.context.close();
 }
+
+/** The sum of one metric's series (optionally only those whose labels contain `labels`) over instances' /metrics. */
+export async function metricSum(ports: number[], name: string, labels = ''): Promise<number> {
+  let sum = 0;
+  for (const port of ports) {
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const line of body.split('\n')) {
+      if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labels)) sum += Number(line.split(' ').at(-1));
+    }
+  }
+  return sum;
+}
+
+export const relayPorts = [5201, 5202];
