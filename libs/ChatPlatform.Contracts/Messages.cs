@@ -4,6 +4,8 @@ namespace ChatPlatform.Contracts;
 /// A chat message a Relay took from a client and handed to the broker. Delivery stores it exactly once.
 /// <paramref name="Id"/> is made by the sending client and is the idempotency key on every hop;
 /// <paramref name="From"/> is the authenticated user, set by the server, never by the client.
+/// <paramref name="TraceParent"/> is the W3C traceparent of the relay's span for this message (null when tracing is
+/// off): MassTransit carries one trace context per broker message, and a batch carries many chat messages.
 /// </summary>
 public sealed record MessageSubmitted(
     Guid Id,
@@ -12,7 +14,8 @@ public sealed record MessageSubmitted(
     string ClientId,
     string Text,
     DateTimeOffset SentAt,
-    DateTimeOffset AcceptedAt);
+    DateTimeOffset AcceptedAt,
+    string? TraceParent = null);
 
 /// <summary>
 /// Submitted messages a Relay publishes together: the sends that arrived while its previous publish waited for the
@@ -21,7 +24,11 @@ public sealed record MessageSubmitted(
 /// </summary>
 public sealed record MessagesSubmitted(IReadOnlyList<MessageSubmitted> Messages);
 
-/// <summary>A message Delivery has stored with its per-room sequence number. Every Relay instance hears it.</summary>
+/// <summary>
+/// A message Delivery has stored with its per-room sequence number. Every Relay instance hears it.
+/// <paramref name="TraceParent"/> is the W3C traceparent of Delivery's span that stored it, so the push joins the
+/// message's trace (null when tracing is off, and in history, which is read back rather than announced).
+/// </summary>
 public sealed record MessageStored(
     Guid Id,
     string RoomId,
@@ -29,7 +36,8 @@ public sealed record MessageStored(
     string From,
     string Text,
     DateTimeOffset SentAt,
-    DateTimeOffset StoredAt);
+    DateTimeOffset StoredAt,
+    string? TraceParent = null);
 
 /// <summary>
 /// Stored messages published together: the outbox dispatcher sends each round's stored messages as one broker

@@ -71,6 +71,20 @@ public class OutboxTests(PostgresDatabase database) : IClassFixture<PostgresData
     }
 
     [Fact]
+    public async Task A_message_traceparent_travels_in_its_outbox_row_and_an_untraced_row_has_no_trace_key()
+    {
+        var room = NewRoom();
+        const string TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+        await StoreAsync(Submitted(room, text: "traced") with { TraceParent = TraceParent });
+        await StoreAsync(Submitted(room, text: "untraced"));
+
+        var outbox = await StoredInOutboxAsync(room);
+        outbox.Select(entry => entry.Message.TraceParent).ShouldBe([TraceParent, null]);
+        outbox[1].Row.Payload.ShouldNotContain("traceParent");
+    }
+
+    [Fact]
     public async Task Each_stored_message_gets_its_own_row_in_seq_order()
     {
         var room = NewRoom();

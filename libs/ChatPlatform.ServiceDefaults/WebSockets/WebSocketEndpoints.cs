@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using ChatPlatform.ServiceDefaults.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -52,7 +53,10 @@ public static class WebSocketEndpoints
         WebSocketSession session;
         do
         {
-            session = new WebSocketSession(socket, user, NewClientId(user.Name), limits, logger);
+            session = new WebSocketSession(socket, user, NewClientId(user.Name), limits, logger)
+            {
+                ConnectionTrace = Activity.Current?.Context ?? default,
+            };
         }
         while (!registry.TryAdd(session));
 

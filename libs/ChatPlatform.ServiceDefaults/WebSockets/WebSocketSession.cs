@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Threading.RateLimiting;
 using System.Threading.Channels;
@@ -50,6 +51,12 @@ public sealed class WebSocketSession : IDisposable
     public string ClientId { get; }
 
     public ChatUser User { get; }
+
+    /// <summary>
+    /// The trace of the upgrade request that opened this socket (through the gateway), or default when it was not
+    /// traced. A message sent on the connection starts a trace of its own that links here.
+    /// </summary>
+    public ActivityContext ConnectionTrace { get; init; }
 
     /// <summary>Frames queued but not yet written.</summary>
     public int QueueLength => _outgoing.Reader.Count;

@@ -3,6 +3,7 @@ using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Outbox;
 using ChatPlatform.Delivery.Storage;
 using ChatPlatform.Delivery.Telemetry;
+using ChatPlatform.ServiceDefaults.Telemetry;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -21,6 +22,8 @@ public sealed class MessagesSubmittedConsumer(
     IOptions<DeliveryOptions> options,
     ILogger<MessagesSubmittedConsumer> logger) : IConsumer<MessagesSubmitted>
 {
+    private const string OutcomeTag = "chat.store.outcome";
+
     public async Task Consume(ConsumeContext<MessagesSubmitted> context)
     {
         var announced = false;
@@ -44,17 +47,32 @@ public sealed class MessagesSubmittedConsumer(
     /// <summary>Stores one message; returns whether an outbox row was written.</summary>
     private async Task<bool> StoreAsync(MessageSubmitted submitted, CancellationToken cancellationToken)
     {
+        using var activity = DeliveryTracing.Source.StartInMessageTrace(DeliveryTracing.Store, ActivityKind.Consumer, submitted.TraceParent)
+            .TagMessage(submitted.Id, submitted.RoomId);
         if (!IsValid(submitted, options.Value))
         {
             // The relays check first; this only guards against a client that bypassed them or a bug.
             logger.LogWarning("Message {MessageId} from {Sender} is malformed; refused", submitted.Id, submitted.From);
             metrics.Rejected(Rejections.Invalid);
+            activity?.SetTag(OutcomeTag, Rejections.Invalid);
             await store.RejectAsync(submitted, Rejections.Invalid, cancellationToken);
             return true;
         }
 
+        if (activity is not null)
+        {
+            // The outbox row carries this span's context, so the dispatch and the push continue from the store.
+            submitted = submitted with { TraceParent = activity.TraceParent() };
+        }
+
         var started = Stopwatch.GetTimestamp();
         var result = await store.StoreAsync(submitted, cancellationToken);
+        activity?.SetTag(OutcomeTag, result.Outcome switch
+        {
+            StoreOutcome.Stored => "stored",
+            StoreOutcome.Duplicate => "duplicate",
+            _ => Rejections.IdConflict,
+        });
         switch (result.Outcome)
         {
             case StoreOutcome.Stored:

@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Storage;
 using ChatPlatform.Delivery.Telemetry;
 using ChatPlatform.ServiceDefaults.Resilience;
+using ChatPlatform.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -70,10 +72,13 @@ public sealed class OutboxDispatcher(
             return 0;
         }
 
+        var publications = Publications(rows).ToList();
+        using var activity = DeliveryTracing.Source.StartBatch(
+            DeliveryTracing.Dispatch, ActivityKind.Producer, StoredMessages(publications), static message => message.TraceParent);
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
             timeout.CancelAfter(settings.OutboxPublishTimeout);
-            await Task.WhenAll(Publications(rows).Select(publication => bus.Publish(publication.Message, publication.Type, timeout.Token)));
+            await Task.WhenAll(publications.Select(publication => bus.Publish(publication.Message, publication.Type, timeout.Token)));
         }
 
         var ids = rows.Select(row => row.Id).ToArray();
@@ -125,6 +130,9 @@ public sealed class OutboxDispatcher(
             yield return (new ReceiptsUpdated(receipts), typeof(ReceiptsUpdated));
         }
     }
+
+    private static IReadOnlyList<MessageStored> StoredMessages(List<(object Message, Type Type)> publications) =>
+        publications.Select(publication => publication.Message).OfType<MessagesStored>().FirstOrDefault()?.Messages ?? [];
 
     /// <summary>
     /// Locks up to <paramref name="batchSize"/> of the oldest rows for the current transaction, skipping rows another

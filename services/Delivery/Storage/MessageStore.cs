@@ -2,6 +2,7 @@ using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Outbox;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace ChatPlatform.Delivery.Storage;
 
@@ -53,8 +54,10 @@ public sealed class MessageStore(ChatDbContext db, TimeProvider clock)
         ), announced AS (
             INSERT INTO outbox_messages (message_type, payload, created_at)
             SELECT @message_type,
-                   jsonb_build_object('id', @id, 'roomId', @room, 'seq', stored.seq, 'from', @sender, 'text', @text,
-                                      'sentAt', @sent_at, 'storedAt', @stored_at),
+                   -- Stripped: with tracing off (no traceParent) a row is as small as it ever was.
+                   jsonb_strip_nulls(jsonb_build_object('id', @id, 'roomId', @room, 'seq', stored.seq, 'from', @sender,
+                                                        'text', @text, 'sentAt', @sent_at, 'storedAt', @stored_at,
+                                                        'traceParent', @trace_parent)),
                    @stored_at
             FROM stored
             RETURNING 1
@@ -94,6 +97,8 @@ public sealed class MessageStore(ChatDbContext db, TimeProvider clock)
             command.Parameters.AddWithValue("accepted_at", submitted.AcceptedAt.ToUniversalTime());
             command.Parameters.AddWithValue("stored_at", clock.GetUtcNow());
             command.Parameters.AddWithValue("message_type", OutboxMessage.TypeName<MessageStored>());
+            // Typed, because a null alone does not tell PostgreSQL what jsonb_build_object is given.
+            command.Parameters.Add(new NpgsqlParameter("trace_parent", NpgsqlDbType.Text) { Value = (object?)submitted.TraceParent ?? DBNull.Value });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             if (!await reader.ReadAsync(cancellationToken))
             {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using ChatPlatform.Contracts;
@@ -5,6 +6,7 @@ using ChatPlatform.Relay.Messages;
 using ChatPlatform.Relay.Receipts;
 using ChatPlatform.Relay.Subscriptions;
 using ChatPlatform.Relay.Telemetry;
+using ChatPlatform.ServiceDefaults.Telemetry;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -80,14 +82,26 @@ public sealed class RelayProtocol(
             return;
         }
 
+        var activity = RelayTracing.Source.StartNewTrace(RelayTracing.Send, ActivityKind.Producer, session.ConnectionTrace)
+            .TagMessage(request.Id, request.RoomId);
         var inFlight = _sendsInFlight.GetValue(session, _ => new SemaphoreSlim(options.Value.MaxSendsInFlight));
-        await inFlight.WaitAsync(session.Closed).ConfigureAwait(false);
+        try
+        {
+            await inFlight.WaitAsync(session.Closed).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, "connection closed");
+            activity?.Dispose();
+            throw;
+        }
+
         var submitted = new MessageSubmitted(
-            request.Id, request.RoomId, session.User.Name, session.ClientId, request.Text, request.SentAt, now);
-        _ = PublishAsync(session, submitted, inFlight);
+            request.Id, request.RoomId, session.User.Name, session.ClientId, request.Text, request.SentAt, now, activity.TraceParent());
+        _ = PublishAsync(session, submitted, inFlight, activity);
     }
 
-    private async Task PublishAsync(WebSocketSession session, MessageSubmitted submitted, SemaphoreSlim inFlight)
+    private async Task PublishAsync(WebSocketSession session, MessageSubmitted submitted, SemaphoreSlim inFlight, Activity? activity)
     {
         try
         {
@@ -99,6 +113,7 @@ public sealed class RelayProtocol(
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
+            activity?.AddException(exception).SetStatus(ActivityStatusCode.Error, "unconfirmed");
             metrics.Failed("unconfirmed");
             logger.LogWarning(exception, "Broker did not confirm message {MessageId}", submitted.Id);
             session.Send(new ErrorFrame(ErrorCodes.Unavailable, "The message was not accepted; retry with the same id.", submitted.Id.ToString()));
@@ -106,6 +121,7 @@ public sealed class RelayProtocol(
         finally
         {
             inFlight.Release();
+            activity?.Dispose();
         }
     }
 

@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using ChatPlatform.Contracts;
+using ChatPlatform.Relay.Telemetry;
+using ChatPlatform.ServiceDefaults.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -55,6 +58,8 @@ public sealed class SubmitBatcher(IBus bus, IOptions<RelayOptions> options, ILog
 
     private async Task PublishAsync(List<Pending> batch)
     {
+        using var activity = RelayTracing.Source.StartBatch(
+            RelayTracing.Submit, ActivityKind.Producer, batch, static pending => pending.Message.TraceParent);
         try
         {
             using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
@@ -66,6 +71,7 @@ public sealed class SubmitBatcher(IBus bus, IOptions<RelayOptions> options, ILog
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
+            activity?.AddException(exception).SetStatus(ActivityStatusCode.Error, "unconfirmed");
             logger.LogWarning(exception, "Broker did not confirm a batch of {Count} message(s)", batch.Count);
             foreach (var pending in batch)
             {

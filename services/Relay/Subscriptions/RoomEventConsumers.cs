@@ -1,4 +1,7 @@
+using System.Diagnostics;
 using ChatPlatform.Contracts;
+using ChatPlatform.Relay.Telemetry;
+using ChatPlatform.ServiceDefaults.Telemetry;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using MassTransit;
 
@@ -11,6 +14,8 @@ public sealed class MessagesStoredConsumer(RoomFanout fanout) : IConsumer<Messag
     {
         foreach (var message in context.Message.Messages)
         {
+            using var activity = RelayTracing.Source.StartInMessageTrace(RelayTracing.Push, ActivityKind.Consumer, message.TraceParent)
+                .TagMessage(message.Id, message.RoomId);
             fanout.Deliver(message);
         }
 
