@@ -95,4 +95,68 @@ public class MessageStoreTests(PostgresDatabase database) : IClassFixture<Postgr
 
         (await StoreAsync(Submitted(second))).Message.Seq.ShouldBe(1);
     }
+
+    private async Task<IReadOnlyList<StoreResult>> StoreBatchAsync(params MessageSubmitted[] batch)
+    {
+        await using var db = database.NewContext();
+        return await new MessageStore(db, TimeProvider.System).StoreAsync(batch, Cancel);
+    }
+
+    [Fact]
+    public async Task A_batch_numbers_each_rooms_messages_in_the_order_it_holds_them()
+    {
+        var (first, second) = (NewRoom(), NewRoom());
+
+        var results = await StoreBatchAsync(Submitted(first), Submitted(second), Submitted(first), Submitted(second), Submitted(first));
+
+        results.Select(r => (r.Message.RoomId, r.Message.Seq)).ShouldBe([(first, 1L), (second, 1L), (first, 2L), (second, 2L), (first, 3L)]);
+        results.ShouldAllBe(r => r.Outcome == StoreOutcome.Stored);
+    }
+
+    [Fact]
+    public async Task A_batch_holding_the_same_id_twice_stores_one_row_and_one_outbox_row()
+    {
+        var room = NewRoom();
+        var message = Submitted(room);
+
+        var results = await StoreBatchAsync(message, Submitted(room), message);
+
+        results.Select(r => r.Outcome).ShouldBe([StoreOutcome.Stored, StoreOutcome.Stored, StoreOutcome.Duplicate]);
+        results[2].Message.Seq.ShouldBe(results[0].Message.Seq);
+        await using var db = database.NewContext();
+        (await db.Messages.CountAsync(m => m.RoomId == room, Cancel)).ShouldBe(2);
+        (await db.Outbox.ToListAsync(Cancel)).Count(o => o.Payload.Contains(message.Id.ToString(), StringComparison.Ordinal)).ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_batch_mixing_stored_and_new_ids_keeps_the_stored_seqs_and_numbers_only_the_new()
+    {
+        var room = NewRoom();
+        var earlier = Submitted(room);
+        await StoreAsync(earlier);
+
+        var results = await StoreBatchAsync(Submitted(room), earlier, earlier with { From = "mallory" }, Submitted(room));
+
+        results.Select(r => (r.Outcome, r.Message.Seq)).ShouldBe(
+            [(StoreOutcome.Stored, 2L), (StoreOutcome.Duplicate, 1L), (StoreOutcome.IdConflict, 1L), (StoreOutcome.Stored, 3L)]);
+        await using var db = database.NewContext();
+        (await db.RoomSequences.SingleAsync(s => s.RoomId == room, Cancel)).LastSeq.ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task Concurrent_batches_over_the_same_rooms_in_either_order_leave_no_gap_and_no_deadlock()
+    {
+        var (first, second) = (NewRoom(), NewRoom());
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(index => index % 2 == 0
+            ? StoreBatchAsync(Submitted(first), Submitted(second), Submitted(first))
+            : StoreBatchAsync(Submitted(second), Submitted(first), Submitted(second))));
+
+        var stored = results.SelectMany(batch => batch).ToList();
+        stored.ShouldAllBe(r => r.Outcome == StoreOutcome.Stored);
+        foreach (var room in new[] { first, second })
+        {
+            stored.Where(r => r.Message.RoomId == room).Select(r => r.Message.Seq).Order().ShouldBe(Enumerable.Range(1, 30).Select(i => (long)i));
+        }
+    }
 }

@@ -11,9 +11,9 @@ using Microsoft.Extensions.Options;
 namespace ChatPlatform.Delivery.Messages;
 
 /// <summary>
-/// Stores every message the relays accepted, a relay's batch in the order it took them. Redelivery is harmless:
-/// the store is idempotent by id. A failure (database away) throws, and the endpoint's retry policy tries the
-/// batch again with backoff; what was stored before the failure is then a duplicate, not a second row.
+/// Stores every message the relays accepted, a relay's batch in one statement and in the order it took them.
+/// Redelivery is harmless: the store is idempotent by id. A failure (database away) throws, and the endpoint's retry
+/// policy tries the batch again with backoff; nothing of a failed statement was written.
 /// </summary>
 public sealed class MessagesSubmittedConsumer(
     MessageStore store,
@@ -26,16 +26,46 @@ public sealed class MessagesSubmittedConsumer(
 
     public async Task Consume(ConsumeContext<MessagesSubmitted> context)
     {
+        var spans = new List<Activity?>(context.Message.Messages.Count);
         var announced = false;
         try
         {
+            var valid = new List<MessageSubmitted>(context.Message.Messages.Count);
             foreach (var submitted in context.Message.Messages)
             {
-                announced |= await StoreAsync(submitted, context.CancellationToken);
+                var span = StartSpan(submitted);
+                if (IsValid(submitted, options.Value))
+                {
+                    spans.Add(span);
+                    // The outbox row carries this span's context, so the dispatch and the push continue from the store.
+                    valid.Add(span is null ? submitted : submitted with { TraceParent = span.TraceParent() });
+                    continue;
+                }
+
+                // The relays check first; this only guards against a client that bypassed them or a bug.
+                logger.LogWarning("Message {MessageId} from {Sender} is malformed; refused", submitted.Id, submitted.From);
+                metrics.Rejected(Rejections.Invalid);
+                span?.SetTag(OutcomeTag, Rejections.Invalid);
+                span?.Dispose();
+                await store.RejectAsync(submitted, Rejections.Invalid, context.CancellationToken);
+                announced = true;
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            var results = await store.StoreAsync(valid, context.CancellationToken);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            for (var index = 0; index < results.Count; index++)
+            {
+                announced |= Record(results[index], valid[index], elapsed, spans[index]);
             }
         }
         finally
         {
+            foreach (var span in spans)
+            {
+                span?.Dispose();
+            }
+
             // Whatever was committed before a failure is announced now, not after the retry.
             if (announced)
             {
@@ -44,30 +74,20 @@ public sealed class MessagesSubmittedConsumer(
         }
     }
 
-    /// <summary>Stores one message; returns whether an outbox row was written.</summary>
-    private async Task<bool> StoreAsync(MessageSubmitted submitted, CancellationToken cancellationToken)
+    /// <summary>One span per message in its own trace, each beside the others under the broker's consume span.</summary>
+    private static Activity? StartSpan(MessageSubmitted submitted)
     {
-        using var activity = DeliveryTracing.Source.StartInMessageTrace(DeliveryTracing.Store, ActivityKind.Consumer, submitted.TraceParent)
+        var consume = Activity.Current;
+        var span = DeliveryTracing.Source.StartInMessageTrace(DeliveryTracing.Store, ActivityKind.Consumer, submitted.TraceParent)
             .TagMessage(submitted.Id, submitted.RoomId);
-        if (!IsValid(submitted, options.Value))
-        {
-            // The relays check first; this only guards against a client that bypassed them or a bug.
-            logger.LogWarning("Message {MessageId} from {Sender} is malformed; refused", submitted.Id, submitted.From);
-            metrics.Rejected(Rejections.Invalid);
-            activity?.SetTag(OutcomeTag, Rejections.Invalid);
-            await store.RejectAsync(submitted, Rejections.Invalid, cancellationToken);
-            return true;
-        }
+        Activity.Current = consume;
+        return span;
+    }
 
-        if (activity is not null)
-        {
-            // The outbox row carries this span's context, so the dispatch and the push continue from the store.
-            submitted = submitted with { TraceParent = activity.TraceParent() };
-        }
-
-        var started = Stopwatch.GetTimestamp();
-        var result = await store.StoreAsync(submitted, cancellationToken);
-        activity?.SetTag(OutcomeTag, result.Outcome switch
+    /// <summary>Counts one message's outcome; returns whether an outbox row was written for it.</summary>
+    private bool Record(StoreResult result, MessageSubmitted submitted, TimeSpan elapsed, Activity? span)
+    {
+        span?.SetTag(OutcomeTag, result.Outcome switch
         {
             StoreOutcome.Stored => "stored",
             StoreOutcome.Duplicate => "duplicate",
@@ -76,7 +96,7 @@ public sealed class MessagesSubmittedConsumer(
         switch (result.Outcome)
         {
             case StoreOutcome.Stored:
-                metrics.Stored(Stopwatch.GetElapsedTime(started));
+                metrics.Stored(elapsed);
                 break;
             case StoreOutcome.Duplicate:
                 metrics.Duplicate();

@@ -30,101 +30,140 @@ public static class Rejections
 }
 
 /// <summary>
-/// Stores each message exactly once: the message row, the room's next seq and the outbox row that announces it
-/// are written by one statement, so the room's row lock is held for that statement and its commit only, never
-/// across round trips to this process: that is what lets one room take hundreds of messages a second.
+/// Stores each message exactly once: the message rows, their rooms' next seqs and the outbox rows that announce them
+/// are written by one statement per batch, so a room's row lock is held for that statement and its commit only,
+/// never across round trips to this process, and a batch of a hundred messages costs one round trip and one commit.
 /// </summary>
 public sealed class MessageStore(ChatDbContext db, TimeProvider clock)
 {
-    // The idempotency check, the seq, the message and its outbox row in one atomic statement. If the id is
-    // already stored, nothing is written and the existing row is returned; a concurrent insert of the same id
-    // fails on the primary key, which rolls the whole statement back (the seq included: no gap) and is retried.
+    // The idempotency check, the seqs, the messages and their outbox rows in one atomic statement. Ids already
+    // stored are not written again; their existing rows are returned. Each room's seq moves once, by the number of
+    // its new messages, which are numbered in the order the batch holds them. Rooms are locked in room id order, so
+    // two instances storing batches with the same rooms wait for each other instead of deadlocking. A concurrent
+    // insert of the same id fails on the primary key, which rolls the whole statement back (seqs included: no gap),
+    // and the batch is tried again.
     private const string StoreSql = """
-        WITH existing AS (
-            SELECT seq, sender, stored_at FROM messages WHERE id = @id
-        ), next AS (
+        WITH submitted AS (
+            SELECT * FROM unnest(@ids, @rooms, @senders, @clients, @texts, @sent_ats, @accepted_ats, @trace_parents)
+                WITH ORDINALITY AS input(id, room_id, sender, client_id, text, sent_at, accepted_at, trace_parent, position)
+        ), first_copies AS (
+            -- A client's resend can land in the same batch as its first try: the first copy is the one stored.
+            SELECT DISTINCT ON (id) * FROM submitted ORDER BY id, position
+        ), existing AS (
+            SELECT message.id, message.seq, message.sender, message.stored_at
+            FROM messages AS message JOIN first_copies USING (id)
+        ), fresh AS (
+            SELECT * FROM first_copies WHERE id NOT IN (SELECT id FROM existing)
+        ), taken AS (
+            SELECT room_id, count(*) AS count FROM fresh GROUP BY room_id
+        ), sequences AS (
             INSERT INTO room_sequences AS sequence (room_id, last_seq)
-            SELECT @room, 1 WHERE NOT EXISTS (SELECT 1 FROM existing)
-            ON CONFLICT (room_id) DO UPDATE SET last_seq = sequence.last_seq + 1
-            RETURNING last_seq
+            SELECT room_id, count FROM taken ORDER BY room_id
+            ON CONFLICT (room_id) DO UPDATE SET last_seq = sequence.last_seq + excluded.last_seq
+            RETURNING room_id, last_seq
+        ), numbered AS (
+            SELECT fresh.*, sequences.last_seq - taken.count
+                            + row_number() OVER (PARTITION BY fresh.room_id ORDER BY fresh.position) AS seq
+            FROM fresh JOIN taken USING (room_id) JOIN sequences USING (room_id)
         ), stored AS (
             INSERT INTO messages (id, room_id, seq, sender, client_id, text, sent_at, accepted_at, stored_at)
-            SELECT @id, @room, next.last_seq, @sender, @client, @text, @sent_at, @accepted_at, @stored_at FROM next
-            RETURNING seq
+            SELECT id, room_id, seq, sender, client_id, text, sent_at, accepted_at, @stored_at FROM numbered
+            RETURNING 1
         ), announced AS (
             INSERT INTO outbox_messages (message_type, payload, created_at)
             SELECT @message_type,
                    -- Stripped: with tracing off (no traceParent) a row is as small as it ever was.
-                   jsonb_strip_nulls(jsonb_build_object('id', @id, 'roomId', @room, 'seq', stored.seq, 'from', @sender,
-                                                        'text', @text, 'sentAt', @sent_at, 'storedAt', @stored_at,
-                                                        'traceParent', @trace_parent)),
+                   jsonb_strip_nulls(jsonb_build_object('id', id, 'roomId', room_id, 'seq', seq, 'from', sender,
+                                                        'text', text, 'sentAt', sent_at, 'storedAt', @stored_at,
+                                                        'traceParent', trace_parent)),
                    @stored_at
-            FROM stored
+            FROM numbered ORDER BY room_id, seq
             RETURNING 1
         )
-        SELECT TRUE AS is_new, seq, @sender AS sender, @stored_at AS stored_at FROM stored
+        SELECT id, TRUE AS is_new, seq, sender, @stored_at AS stored_at FROM numbered
         UNION ALL
-        SELECT FALSE, seq, sender, stored_at FROM existing
+        SELECT id, FALSE, seq, sender, stored_at FROM existing
         """;
 
-    public async Task<StoreResult> StoreAsync(MessageSubmitted submitted, CancellationToken cancellationToken)
+    public async Task<StoreResult> StoreAsync(MessageSubmitted submitted, CancellationToken cancellationToken) =>
+        (await StoreAsync([submitted], cancellationToken))[0];
+
+    /// <summary>Stores a batch in one statement; the results are in the batch's order.</summary>
+    public async Task<IReadOnlyList<StoreResult>> StoreAsync(IReadOnlyList<MessageSubmitted> batch, CancellationToken cancellationToken)
     {
-        var result = await TryStoreAsync(submitted, cancellationToken)
-                     // Lost a race with a concurrent copy of the same message: it is stored now, read it.
-                     ?? await TryStoreAsync(submitted, cancellationToken)
-                     ?? throw new InvalidOperationException($"Message {submitted.Id} hit a unique violation twice.");
-        if (result.Outcome == StoreOutcome.IdConflict)
+        if (batch.Count == 0)
         {
-            await RejectAsync(submitted, Rejections.IdConflict, cancellationToken);
+            return [];
         }
 
-        return result;
+        var rows = await TryStoreAsync(batch, cancellationToken)
+                   // Lost a race with a concurrent copy of one of these messages: it is stored now, read it.
+                   ?? await TryStoreAsync(batch, cancellationToken)
+                   ?? throw new InvalidOperationException($"A batch of {batch.Count} messages hit a unique violation twice.");
+        var results = new List<StoreResult>(batch.Count);
+        var seen = new HashSet<Guid>();
+        foreach (var submitted in batch)
+        {
+            var row = rows[submitted.Id];
+            var isFirstCopy = seen.Add(submitted.Id);
+            var outcome = row.IsNew && isFirstCopy ? StoreOutcome.Stored
+                : row.Sender == submitted.From ? StoreOutcome.Duplicate
+                : StoreOutcome.IdConflict;
+            if (outcome == StoreOutcome.IdConflict)
+            {
+                await RejectAsync(submitted, Rejections.IdConflict, cancellationToken);
+            }
+
+            results.Add(new StoreResult(outcome, new StoredMessage
+            {
+                Id = submitted.Id,
+                RoomId = submitted.RoomId,
+                Seq = row.Seq,
+                Sender = row.Sender,
+                ClientId = submitted.ClientId,
+                Text = submitted.Text,
+                SentAt = submitted.SentAt,
+                AcceptedAt = submitted.AcceptedAt,
+                StoredAt = row.StoredAt,
+            }));
+        }
+
+        return results;
     }
 
-    private async Task<StoreResult?> TryStoreAsync(MessageSubmitted submitted, CancellationToken cancellationToken)
+    private sealed record Row(bool IsNew, long Seq, string Sender, DateTimeOffset StoredAt);
+
+    private async Task<Dictionary<Guid, Row>?> TryStoreAsync(IReadOnlyList<MessageSubmitted> batch, CancellationToken cancellationToken)
     {
         var connection = (NpgsqlConnection)db.Database.GetDbConnection();
         await db.Database.OpenConnectionAsync(cancellationToken);
         try
         {
             await using var command = new NpgsqlCommand(StoreSql, connection);
-            command.Parameters.AddWithValue("id", submitted.Id);
-            command.Parameters.AddWithValue("room", submitted.RoomId);
-            command.Parameters.AddWithValue("sender", submitted.From);
-            command.Parameters.AddWithValue("client", submitted.ClientId);
-            command.Parameters.AddWithValue("text", submitted.Text);
-            command.Parameters.AddWithValue("sent_at", submitted.SentAt.ToUniversalTime());
-            command.Parameters.AddWithValue("accepted_at", submitted.AcceptedAt.ToUniversalTime());
+            command.Parameters.AddWithValue("ids", batch.Select(message => message.Id).ToArray());
+            command.Parameters.AddWithValue("rooms", batch.Select(message => message.RoomId).ToArray());
+            command.Parameters.AddWithValue("senders", batch.Select(message => message.From).ToArray());
+            command.Parameters.AddWithValue("clients", batch.Select(message => message.ClientId).ToArray());
+            command.Parameters.AddWithValue("texts", batch.Select(message => message.Text).ToArray());
+            command.Parameters.AddWithValue("sent_ats", batch.Select(message => message.SentAt.ToUniversalTime()).ToArray());
+            command.Parameters.AddWithValue("accepted_ats", batch.Select(message => message.AcceptedAt.ToUniversalTime()).ToArray());
+            // Typed, because an array of nulls alone does not tell PostgreSQL what jsonb_build_object is given.
+            command.Parameters.Add(new NpgsqlParameter("trace_parents", NpgsqlDbType.Array | NpgsqlDbType.Text)
+            {
+                Value = batch.Select(message => message.TraceParent).ToArray(),
+            });
             command.Parameters.AddWithValue("stored_at", clock.GetUtcNow());
             command.Parameters.AddWithValue("message_type", OutboxMessage.TypeName<MessageStored>());
-            // Typed, because a null alone does not tell PostgreSQL what jsonb_build_object is given.
-            command.Parameters.Add(new NpgsqlParameter("trace_parent", NpgsqlDbType.Text) { Value = (object?)submitted.TraceParent ?? DBNull.Value });
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            if (!await reader.ReadAsync(cancellationToken))
+            var rows = new Dictionary<Guid, Row>(batch.Count);
+            while (await reader.ReadAsync(cancellationToken))
             {
-                throw new InvalidOperationException($"Storing message {submitted.Id} returned no row.");
+                rows[reader.GetGuid(0)] = new Row(reader.GetBoolean(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4));
             }
 
-            var isNew = reader.GetBoolean(0);
-            var sender = reader.GetString(2);
-            var message = new StoredMessage
-            {
-                Id = submitted.Id,
-                RoomId = submitted.RoomId,
-                Seq = reader.GetInt64(1),
-                Sender = sender,
-                ClientId = submitted.ClientId,
-                Text = submitted.Text,
-                SentAt = submitted.SentAt,
-                AcceptedAt = submitted.AcceptedAt,
-                StoredAt = reader.GetFieldValue<DateTimeOffset>(3),
-            };
-            var outcome = isNew ? StoreOutcome.Stored
-                : sender == submitted.From ? StoreOutcome.Duplicate
-                : StoreOutcome.IdConflict;
-            return new StoreResult(outcome, message);
+            return rows;
         }
-        catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.UniqueViolation)
+        catch (PostgresException exception) when (exception.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected)
         {
             return null;
         }
