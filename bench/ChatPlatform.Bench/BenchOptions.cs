@@ -11,6 +11,23 @@ internal sealed record BenchOptions(
     public const int MaxSeconds = 600;
     public const int MaxRate = 100_000;
 
+    /// <summary>The first Relay instance `./chat up` starts: the idle bench talks to one instance, not to the gateway.</summary>
+    public static readonly Uri DefaultRelay = new("http://127.0.0.1:5201/");
+
+    private static readonly string[] IdleOnlyOptions = ["--connections", "--relay", "--hold", "--pid"];
+
+    /// <summary>Idle mode: the sockets held open on the one relay instance (the brief's target is about 10,000).</summary>
+    public int Connections { get; init; } = 10_000;
+
+    /// <summary>Idle mode: the relay instance the sockets go to, straight, without the gateway in between.</summary>
+    public Uri Relay { get; init; } = DefaultRelay;
+
+    /// <summary>Idle mode: how long the sockets are held, idle, after they are all subscribed.</summary>
+    public int HoldSeconds { get; init; } = 30;
+
+    /// <summary>Idle mode: the relay's process; when not given it is found by the port it listens on.</summary>
+    public int? RelayProcessId { get; init; }
+
     public static BenchOptions Parse(string[] args)
     {
         var named = args.Length > 0 && !args[0].StartsWith('-');
@@ -35,19 +52,28 @@ internal sealed record BenchOptions(
                 "--rooms" => options with { Rooms = Bounded(value, 1, MaxClients, "--rooms") },
                 "--plot" => options with { Plot = SvgPath(value) },
                 "--direct" => options with { Direct = value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(url => new Uri(url)).ToList() },
+                "--connections" => options with { Connections = Bounded(value, 1, MaxClients, "--connections") },
+                "--relay" => options with { Relay = new Uri(value) },
+                "--hold" => options with { HoldSeconds = Bounded(value, 0, MaxSeconds, "--hold") },
+                "--pid" => options with { RelayProcessId = Bounded(value, 1, int.MaxValue, "--pid") },
                 _ => throw new ArgumentException($"Unknown option {args[i]}"),
             };
             i++;
         }
 
-        if (!options.Gateway.IsLoopback || options.Direct.Any(url => !url.IsLoopback))
+        if (!options.Gateway.IsLoopback || !options.Relay.IsLoopback || options.Direct.Any(url => !url.IsLoopback))
         {
-            throw new ArgumentException("The bench only targets a gateway on this machine (loopback).");
+            throw new ArgumentException("The bench only targets servers on this machine (loopback).");
         }
 
         if (options.Mode != "relay" && (options.FindMax || options.Plot is not null))
         {
             throw new ArgumentException("--find-max and --plot belong to the relay mode.");
+        }
+
+        if (options.Mode != "idle" && args.Any(IdleOnlyOptions.Contains))
+        {
+            throw new ArgumentException($"{string.Join(", ", IdleOnlyOptions)} belong to the idle mode.");
         }
 
         if (options.Mode == "relay" && options.Rooms > options.Clients)
@@ -92,6 +118,16 @@ internal sealed record BenchOptions(
                                                     prints the highest sustained rate
                  --plot file.svg                    write an SVG: per-second p50/p99/max over the run, or with
                                                     --find-max p50/p99 against the rate
+          idle   --connections N [--relay http://127.0.0.1:5201/] [--hold S] [--pid P]
+                                                    the memory of idle connections on ONE Relay instance: N sockets
+                                                    (default 10,000; one token from the gateway for all) straight to
+                                                    it (200 opening at a time), each welcomed, then each
+                                                    subscribed to a quiet room of its own, then held S s (default 30)
+                                                    with no frame sent. Reads the relay's VmRSS (/proc) and managed heap
+                                                    (its /metrics) after a forced full collection and a 10 s settle:
+                                                    before, welcomed, subscribed, held, closed. Reports opening time,
+                                                    failures, drops and the cost per connection. Exit 1 on a failure or
+                                                    a drop. The relay's pid is found by its port unless --pid names it
           common: --gateway http://127.0.0.1:8080/  (tokens always come from the gateway)
         """;
 }

@@ -7,8 +7,11 @@ using System.Text.Json;
 namespace ChatPlatform.Bench;
 
 /// <summary>A protocol client for the bench: JSON frames over one WebSocket, tokens from the gateway's dev issuer.</summary>
-internal sealed class BenchSocket(ClientWebSocket socket) : IAsyncDisposable
+internal sealed class BenchSocket(ClientWebSocket socket, int receiveBufferBytes = BenchSocket.DefaultReceiveBufferBytes) : IAsyncDisposable
 {
+    /// <summary>The relay's largest frame: a bench reading replays and bursts must hold any of them.</summary>
+    public const int DefaultReceiveBufferBytes = 64 * 1024;
+
     private sealed record TokenResponse(string Token);
 
     /// <summary>The gateway rate-limits tokens and upgrades per IP; a bench with many clients waits its turn this often.</summary>
@@ -16,9 +19,12 @@ internal sealed class BenchSocket(ClientWebSocket socket) : IAsyncDisposable
 
     private static readonly TimeSpan LongestRetryAfter = TimeSpan.FromSeconds(30);
 
-    private readonly byte[] _buffer = new byte[64 * 1024];
+    private readonly byte[] _buffer = new byte[receiveBufferBytes];
 
     public WebSocketState State => socket.State;
+
+    /// <summary>How the server closed the socket ("1008 send queue overflow…"), or null while it is open.</summary>
+    public string? CloseReason => socket.CloseStatus is { } status ? $"{(int)status} {socket.CloseStatusDescription}" : null;
 
     public static async Task<string> TokenAsync(Uri gateway, string user, string[] rooms)
     {
@@ -42,8 +48,11 @@ internal sealed class BenchSocket(ClientWebSocket socket) : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens a socket; a 429 on the upgrade (the gateway's per-IP upgrade rate) is waited out and retried.</summary>
-    public static async Task<BenchSocket> ConnectAsync(Uri server, string path, string token)
+    /// <summary>
+    /// Opens a socket; a 429 on the upgrade (the gateway's per-IP upgrade rate) is waited out and retried. A bench
+    /// that holds thousands of sockets and reads only small frames passes a smaller receive buffer.
+    /// </summary>
+    public static async Task<BenchSocket> ConnectAsync(Uri server, string path, string token, int receiveBufferBytes = DefaultReceiveBufferBytes)
     {
         var uri = new UriBuilder(new Uri(server, path)) { Scheme = server.Scheme == "https" ? "wss" : "ws", Query = $"access_token={token}" }.Uri;
         for (var attempt = 1; ; attempt++)
@@ -54,7 +63,7 @@ internal sealed class BenchSocket(ClientWebSocket socket) : IAsyncDisposable
             try
             {
                 await socket.ConnectAsync(uri, CancellationToken.None);
-                return new BenchSocket(socket);
+                return new BenchSocket(socket, receiveBufferBytes);
             }
             catch (WebSocketException) when (socket.HttpStatusCode == HttpStatusCode.TooManyRequests && attempt < MaxRateLimitedAttempts)
             {

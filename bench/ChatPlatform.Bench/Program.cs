@@ -9,6 +9,7 @@ try
         "ping" => await PingBench.RunAsync(options),
         "signaling" => await SignalingBench.RunAsync(options),
         "relay" => await RelayBench.RunAsync(options),
+        "idle" => await IdleBench.RunAsync(options),
         _ => Help(),
     };
 }

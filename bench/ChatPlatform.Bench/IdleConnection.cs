@@ -1,0 +1,88 @@
+namespace ChatPlatform.Bench;
+
+/// <summary>
+/// One idle relay socket. A receive is always pending on it: ClientWebSocket answers the server's WebSocket pings only
+/// while a receive is in progress (an unread socket would be dropped after the ~35 s ping timeout), and that receive
+/// ending is how a drop shows.
+/// </summary>
+internal sealed class IdleConnection : IAsyncDisposable
+{
+    /// <summary>An idle socket reads welcome, subscribed and error frames, all far smaller; 10,000 × 64 KiB would be 640 MiB of bench.</summary>
+    private const int ReceiveBufferBytes = 4 * 1024;
+
+    private static readonly TimeSpan FrameTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly BenchSocket _socket;
+    private readonly TaskCompletionSource _subscribed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Task _reader;
+    private bool _closedByUs;
+
+    private IdleConnection(BenchSocket socket)
+    {
+        _socket = socket;
+        _reader = ReadAsync();
+    }
+
+    public bool IsOpen => !_reader.IsCompleted;
+
+    /// <summary>Why the socket ended without the bench closing it, or null.</summary>
+    public string? DropReason => IsOpen || _closedByUs ? null : _socket.CloseReason ?? "closed without a close frame";
+
+    /// <summary>Opens the socket and waits for its welcome: only then does the relay count it and hold its session.</summary>
+    public static async Task<IdleConnection> OpenAsync(Uri relay, string token)
+    {
+        var socket = await BenchSocket.ConnectAsync(relay, "/ws/relay", token, ReceiveBufferBytes);
+        try
+        {
+            await socket.ReceiveAsync("welcome").WaitAsync(FrameTimeout);
+            return new IdleConnection(socket);
+        }
+        catch
+        {
+            await socket.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Subscribes to a room and waits for "subscribed" (a fresh room has nothing to replay).</summary>
+    public async Task SubscribeAsync(string roomId)
+    {
+        await _socket.SendAsync(new { type = "subscribe", roomId, afterSeq = 0 });
+        await _subscribed.Task.WaitAsync(FrameTimeout);
+    }
+
+    /// <summary>Closes with the handshake and waits for the server's close frame, so the relay has let the session go.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _closedByUs = true;
+        await _socket.CloseOutputAsync();
+        try
+        {
+            await _reader.WaitAsync(FrameTimeout);
+        }
+        catch (TimeoutException)
+        {
+            // The server never answered the close: disposing below aborts the socket, which the relay sees too.
+        }
+
+        await _socket.DisposeAsync();
+    }
+
+    private async Task ReadAsync()
+    {
+        while (await _socket.ReceiveUtf8Async() is { } utf8)
+        {
+            var frame = RelayFrame.Parse(utf8.Span);
+            if (frame.Type == "subscribed")
+            {
+                _subscribed.TrySetResult();
+            }
+            else if (frame.Type == "error")
+            {
+                _subscribed.TrySetException(new InvalidOperationException($"error {frame.Code}: {frame.Message}"));
+            }
+        }
+
+        _subscribed.TrySetException(new InvalidOperationException($"closed ({_socket.CloseReason ?? "no close frame"}) before \"subscribed\""));
+    }
+}
