@@ -46,6 +46,14 @@ public sealed class RelayOptions
     [Range(1, 5000)]
     public int HistoryPageSize { get; set; } = 500;
 
+    /// <summary>
+    /// History requests to Delivery in flight at once; the rest wait their turn. MassTransit's request client can hold
+    /// a thread-pool thread per request while its response endpoint starts, so a burst of subscribes to a fresh relay
+    /// (every client of a restarted instance reconnecting) would otherwise starve the thread pool. Default 16.
+    /// </summary>
+    [Range(1, 1000)]
+    public int HistoryConcurrency { get; set; } = 16;
+
     /// <summary>How long a replay or gap-fill request waits for Delivery. Default 5 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan HistoryTimeout { get; set; } = TimeSpan.FromSeconds(5);

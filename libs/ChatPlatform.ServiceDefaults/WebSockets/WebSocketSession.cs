@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Threading.RateLimiting;
@@ -196,45 +197,78 @@ public sealed class WebSocketSession : IDisposable
 
     private async Task ReceiveLoopAsync(Func<ReadOnlyMemory<byte>, ValueTask> onTextFrame, Action onOversized)
     {
-        var buffer = new byte[_options.MaxFrameBytes];
+        var small = new byte[Math.Min(_options.ReceiveBufferBytes, _options.MaxFrameBytes)];
         while (true)
         {
-            var count = 0;
-            ValueWebSocketReceiveResult result;
-            do
+            var buffer = small;
+            try
             {
-                if (count == buffer.Length)
+                var count = 0;
+                ValueWebSocketReceiveResult result;
+                do
                 {
-                    // Oversized: discard the rest of this message and keep reading until the client's close.
-                    onOversized();
-                    await CloseAsync(CloseCodes.MessageTooBig, $"frame larger than {_options.MaxFrameBytes} bytes");
-                    count = 0;
+                    // A pooled buffer may be larger than asked for: never read past the frame limit.
+                    var capacity = Math.Min(buffer.Length, _options.MaxFrameBytes);
+                    if (count == capacity)
+                    {
+                        if (capacity < _options.MaxFrameBytes)
+                        {
+                            buffer = Grow(buffer, count, small);
+                        }
+                        else
+                        {
+                            // Oversized: discard the rest of this message and keep reading until the client's close.
+                            onOversized();
+                            await CloseAsync(CloseCodes.MessageTooBig, $"frame larger than {_options.MaxFrameBytes} bytes");
+                            count = 0;
+                        }
+                    }
+
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, _options.MaxFrameBytes) - count), _abort.Token);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        await CloseAsync((int?)_socket.CloseStatus ?? CloseCodes.GoingAway, "closed by client");
+                        return;
+                    }
+
+                    count += result.Count;
+                }
+                while (!result.EndOfMessage);
+
+                if (IsClosing)
+                {
+                    continue;
                 }
 
-                result = await _socket.ReceiveAsync(buffer.AsMemory(count), _abort.Token);
-                if (result.MessageType == WebSocketMessageType.Close)
+                if (result.MessageType == WebSocketMessageType.Binary)
                 {
-                    await CloseAsync((int?)_socket.CloseStatus ?? CloseCodes.GoingAway, "closed by client");
-                    return;
+                    await CloseAsync(CloseCodes.UnsupportedData, "binary frames are not part of the protocol");
+                    continue;
                 }
 
-                count += result.Count;
+                await onTextFrame(buffer.AsMemory(0, count));
             }
-            while (!result.EndOfMessage);
-
-            if (IsClosing)
+            finally
             {
-                continue;
+                if (buffer != small)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
-
-            if (result.MessageType == WebSocketMessageType.Binary)
-            {
-                await CloseAsync(CloseCodes.UnsupportedData, "binary frames are not part of the protocol");
-                continue;
-            }
-
-            await onTextFrame(buffer.AsMemory(0, count));
         }
+    }
+
+    /// <summary>A larger buffer from the shared pool holding what was read so far; the previous one goes back.</summary>
+    private byte[] Grow(byte[] buffer, int count, byte[] small)
+    {
+        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 4, _options.MaxFrameBytes));
+        buffer.AsSpan(0, count).CopyTo(larger);
+        if (buffer != small)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return larger;
     }
 
     private async Task WriteLoopAsync()

@@ -9,10 +9,12 @@ namespace ChatPlatform.Relay.Subscriptions;
 /// Asks Delivery for stored messages over the broker (request/response), so that any Delivery instance can answer
 /// and the relay needs neither Delivery's addresses nor a token of its own.
 /// </summary>
-public sealed class HistoryClient(IBus bus, IOptions<RelayOptions> options)
+public sealed class HistoryClient(IBus bus, IOptions<RelayOptions> options) : IDisposable
 {
     private readonly IRequestClient<HistoryRequested> _client =
         bus.CreateRequestClient<HistoryRequested>(RequestTimeout.After(ms: (int)options.Value.HistoryTimeout.TotalMilliseconds));
+
+    private readonly SemaphoreSlim _slots = new(options.Value.HistoryConcurrency);
 
     // Subscribers of one room usually miss the same seqs at the same moment: they share one request.
     private readonly ConcurrentDictionary<HistoryRequested, Lazy<Task<RoomHistory>>> _inFlight = new();
@@ -30,8 +32,21 @@ public sealed class HistoryClient(IBus bus, IOptions<RelayOptions> options)
         try
         {
             // Not tied to one caller's cancellation: others may be waiting for the same answer.
-            var response = await _client.GetResponse<RoomHistory>(request);
-            return response.Message;
+            // A turn that does not come within the request timeout fails like the request would: the caller retries.
+            if (!await _slots.WaitAsync(options.Value.HistoryTimeout))
+            {
+                throw new RequestTimeoutException($"no history request slot within {options.Value.HistoryTimeout}");
+            }
+
+            try
+            {
+                var response = await _client.GetResponse<RoomHistory>(request);
+                return response.Message;
+            }
+            finally
+            {
+                _slots.Release();
+            }
         }
         finally
         {
@@ -41,4 +56,6 @@ public sealed class HistoryClient(IBus bus, IOptions<RelayOptions> options)
     }
 
     public int PageSize => options.Value.HistoryPageSize;
+
+    public void Dispose() => _slots.Dispose();
 }

@@ -12,17 +12,32 @@ public sealed class SubscriptionRegistry
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Subscriber>> _byRoom = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Subscriber>> _bySession = new(StringComparer.Ordinal);
 
+    // Adds and removals take this lock, so a room's member set is never dropped as empty while a subscriber is being
+    // added to it; fan-out reads without it.
+    private readonly Lock _changes = new();
+
     /// <summary>Adds or replaces the session's subscription to the subscription's room.</summary>
     public void Add(Subscriber subscriber)
     {
         var room = subscriber.Subscription.RoomId;
         var clientId = subscriber.Session.ClientId;
-        _bySession.GetOrAdd(clientId, _ => new(StringComparer.Ordinal))[room] = subscriber;
-        _byRoom.GetOrAdd(room, _ => new(StringComparer.Ordinal))[clientId] = subscriber;
+        lock (_changes)
+        {
+            _bySession.GetOrAdd(clientId, _ => new(StringComparer.Ordinal))[room] = subscriber;
+            _byRoom.GetOrAdd(room, _ => new(StringComparer.Ordinal))[clientId] = subscriber;
+        }
     }
 
     /// <summary>Removes the session's subscription to a room (only <paramref name="expected"/>, when given).</summary>
     public bool Remove(WebSocketSession session, string roomId, RoomSubscription? expected = null)
+    {
+        lock (_changes)
+        {
+            return RemoveLocked(session, roomId, expected);
+        }
+    }
+
+    private bool RemoveLocked(WebSocketSession session, string roomId, RoomSubscription? expected)
     {
         if (!_bySession.TryGetValue(session.ClientId, out var rooms) || !rooms.TryGetValue(roomId, out var current)
             || (expected is not null && !ReferenceEquals(current.Subscription, expected)))
@@ -31,33 +46,46 @@ public sealed class SubscriptionRegistry
         }
 
         rooms.TryRemove(new(roomId, current));
+        if (rooms.IsEmpty)
+        {
+            _bySession.TryRemove(new(session.ClientId, rooms));
+        }
+
+        RemoveMember(roomId, session.ClientId);
+        return true;
+    }
+
+    /// <summary>Takes a member out of a room, and the room out of the registry once nobody here is in it.</summary>
+    private void RemoveMember(string roomId, string clientId)
+    {
         if (_byRoom.TryGetValue(roomId, out var members))
         {
-            members.TryRemove(new(session.ClientId, current));
+            members.TryRemove(clientId, out _);
             if (members.IsEmpty)
             {
                 _byRoom.TryRemove(new(roomId, members));
             }
         }
-
-        return true;
     }
 
     public void RemoveAll(WebSocketSession session)
     {
-        if (!_bySession.TryRemove(session.ClientId, out var rooms))
+        lock (_changes)
         {
-            return;
-        }
-
-        foreach (var roomId in rooms.Keys)
-        {
-            if (_byRoom.TryGetValue(roomId, out var members))
+            if (!_bySession.TryRemove(session.ClientId, out var rooms))
             {
-                members.TryRemove(session.ClientId, out _);
+                return;
+            }
+
+            foreach (var roomId in rooms.Keys)
+            {
+                RemoveMember(roomId, session.ClientId);
             }
         }
     }
+
+    /// <summary>Rooms with at least one subscriber on this instance.</summary>
+    public int RoomCount => _byRoom.Count;
 
     public RoomSubscription? Find(WebSocketSession session, string roomId) =>
         _bySession.TryGetValue(session.ClientId, out var rooms) && rooms.TryGetValue(roomId, out var subscriber)

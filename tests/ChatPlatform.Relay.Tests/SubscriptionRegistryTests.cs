@@ -1,0 +1,64 @@
+using System.Net.WebSockets;
+using ChatPlatform.Relay.Subscriptions;
+using ChatPlatform.ServiceDefaults.Authentication;
+using ChatPlatform.ServiceDefaults.WebSockets;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ChatPlatform.Relay.Tests;
+
+public class SubscriptionRegistryTests
+{
+    private static WebSocketSession Session(string clientId) =>
+        new(WebSocket.CreateFromStream(new MemoryStream(), new WebSocketCreationOptions { IsServer = true }),
+            new ChatUser("alice", new HashSet<string> { "*" }), clientId, new ChatWebSocketOptions(), NullLogger.Instance);
+
+    private static Subscriber Subscriber(WebSocketSession session, string roomId) =>
+        new(session, new RoomSubscription(roomId, 0, _ => true));
+
+    [Fact]
+    public void A_room_leaves_the_registry_when_its_last_subscriber_disconnects()
+    {
+        var registry = new SubscriptionRegistry();
+        var (first, second) = (Session("alice~1"), Session("alice~2"));
+        registry.Add(Subscriber(first, "general"));
+        registry.Add(Subscriber(second, "general"));
+        registry.Add(Subscriber(first, "random"));
+
+        registry.RemoveAll(first);
+        registry.RoomCount.ShouldBe(1);
+        registry.InRoom("general").Select(subscriber => subscriber.Session).ShouldBe([second]);
+
+        registry.RemoveAll(second);
+        registry.RoomCount.ShouldBe(0);
+        registry.InRoom("general").ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Unsubscribing_a_sessions_last_room_leaves_nothing_behind()
+    {
+        var registry = new SubscriptionRegistry();
+        var session = Session("alice~1");
+        registry.Add(Subscriber(session, "general"));
+
+        registry.Remove(session, "general").ShouldBeTrue();
+
+        registry.RoomCount.ShouldBe(0);
+        registry.CountFor(session).ShouldBe(0);
+        registry.All.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void Removing_an_older_subscription_leaves_the_one_that_replaced_it()
+    {
+        var registry = new SubscriptionRegistry();
+        var session = Session("alice~1");
+        var older = Subscriber(session, "general");
+        registry.Add(older);
+        registry.Add(Subscriber(session, "general"));
+
+        registry.Remove(session, "general", older.Subscription).ShouldBeFalse();
+
+        registry.RoomCount.ShouldBe(1);
+        registry.CountFor(session).ShouldBe(1);
+    }
+}
