@@ -22,7 +22,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent / "dashboards"
 
 METRIC = re.compile(
     r"\b(chat_[a-z_]+|messaging_masstransit_[a-z_]+|rabbitmq_[a-z_]+|http_server_[a-z_]+|dotnet_[a-z_]+"
-    r"|process_[a-z_]+|up)\b"
+    r"|process_[a-z_]+|pg_[a-z_]+|up)\b"
 )
 # Parts of an expression that hold label names or values, not metric names: string literals, label matchers
 # ({job="relay"}) and grouping/matching clauses (by (le, messaging_masstransit_message_type), on (...), ...).

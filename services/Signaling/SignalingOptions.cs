@@ -30,6 +30,14 @@ public sealed class SignalingOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan PresenceWarmup { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long one presence publish may wait for the broker's confirm before it is tried again. A confirm lost with a
+    /// broker restart would otherwise hold every later presence event back, since they leave one at a time, in order.
+    /// Presence is idempotent (a join or leave seen twice changes nothing), so a repeat is harmless. Default 5 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>An instance not heard from for this long is dead and its peers are announced as left. Default 25 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.300", "00:30:00")]
     public TimeSpan InstanceTimeout { get; set; } = TimeSpan.FromSeconds(25);

@@ -53,13 +53,15 @@ public sealed class PresencePublisher(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                attempt.CancelAfter(options.Value.PublishTimeout);
                 try
                 {
-                    await bus.Publish(message, message.GetType(), stoppingToken);
+                    await bus.Publish(message, message.GetType(), attempt.Token);
                     delay = TimeSpan.FromMilliseconds(100);
                     break;
                 }
-                catch (Exception exception) when (exception is not OperationCanceledException)
+                catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
                 {
                     logger.LogWarning(exception, "Presence not published; retrying in {Delay}", delay);
                     await Task.Delay(delay, stoppingToken);
