@@ -370,10 +370,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
         });
         if (!response.ok) throw new Error(`history answered ${response.status}`);
         const page = (await response.json()) as { messages: Omit<StoredMessageFrame, 'type'>[] };
-        for (const message of page.messages) this.timeline.receiveStored({ type: 'message', ...message });
-        for (const message of page.messages) if (message.from === this.options.user) void this.outbox.stored(message.id);
-        this.render();
-        this.scheduleAck();
+        // Fetched copies are handled like pushed ones; the gap check they trigger waits for this fetch to end.
+        for (const message of page.messages) this.onStored({ type: 'message', ...message });
         this.fetchingHistory = false;
         this.checkGap(); // a gap wider than one page takes more pages
       } catch {

@@ -81,10 +81,6 @@ export class PeerMesh extends Emitter<PeerMeshEvents> {
     }));
   }
 
-  users(): string[] {
-    return [...this.links.values()].map((link) => link.peer.user);
-  }
-
   /** Closes every data channel, as a network failure would: for tests and diagnosis. */
   dropChannels(): void {
     for (const link of this.links.values()) link.dropChannel();

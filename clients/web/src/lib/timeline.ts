@@ -46,6 +46,8 @@ export class Timeline {
   private readonly seqs = new Set<number>();
   private readonly cursors = new Map<string, Cursor>();
   private readonly members = new Set<string>();
+  /** Stored messages not yet read by everyone: the only ones a receipt can still move. */
+  private readonly unsettled = new Set<TimelineMessage>();
   private contiguous = 0;
   private highest = 0;
   duplicatesDropped = 0;
@@ -210,17 +212,20 @@ export class Timeline {
   }
 
   private refreshAll(): void {
-    for (const message of this.byId.values()) this.refreshStatus(message);
+    for (const message of this.unsettled) this.refreshStatus(message);
   }
 
   /** delivered / read: every member other than the author has its cursor at or past the message's seq. */
   private refreshStatus(message: TimelineMessage): void {
     if (message.seq === undefined) return;
     const others = [...this.members].filter((user) => user !== message.from);
-    if (others.length === 0) return;
-    const cursors = others.map((user) => this.cursors.get(user) ?? { delivered: 0, read: 0 });
-    if (cursors.every((cursor) => cursor.read >= message.seq!)) this.raise(message, 'read');
-    else if (cursors.every((cursor) => cursor.delivered >= message.seq!)) this.raise(message, 'delivered');
+    if (others.length > 0) {
+      const cursors = others.map((user) => this.cursors.get(user) ?? { delivered: 0, read: 0 });
+      if (cursors.every((cursor) => cursor.read >= message.seq!)) this.raise(message, 'read');
+      else if (cursors.every((cursor) => cursor.delivered >= message.seq!)) this.raise(message, 'delivered');
+    }
+    if (message.status === 'read') this.unsettled.delete(message);
+    else this.unsettled.add(message);
   }
 
   private raise(message: TimelineMessage, status: MessageStatus): void {

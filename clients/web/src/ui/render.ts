@@ -78,7 +78,6 @@ function createItem(message: TimelineMessage, retry: (id: string) => void): HTML
 }
 
 function updateItem(item: HTMLLIElement, message: TimelineMessage): void {
-  item.setAttribute('data-testid', 'message');
   item.dataset.status = message.status;
   item.dataset.path = message.path;
   if (message.seq !== undefined) item.dataset.seq = String(message.seq);
