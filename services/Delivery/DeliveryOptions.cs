@@ -35,9 +35,21 @@ public sealed class DeliveryOptions
     [Range(1, 10_000)]
     public int OutboxBatchSize { get; set; } = 256;
 
-    /// <summary>How often the dispatcher looks for rows nobody signalled (another instance crashed). Default 1 s.</summary>
+    /// <summary>How often the dispatcher claims rows nobody handed over (another instance crashed, a publish failed). Default 1 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan OutboxPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Age at which a row becomes claimable by any instance's poll. Until then it belongs to the instance that wrote
+    /// it, which publishes it straight from the commit; a row still unpublished by then (its instance died, the
+    /// broker failed) is left to the claim. Default 2 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
+    public TimeSpan OutboxClaimDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Committed rows waiting in memory for their publish; past this they wait in the table for the claim. Default 10,000.</summary>
+    [Range(1, 1_000_000)]
+    public int OutboxHandoffCapacity { get; set; } = Outbox.OutboxSignal.DefaultCapacity;
 
     /// <summary>How long one round of publishes may wait for the broker's confirms. Default 10 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]

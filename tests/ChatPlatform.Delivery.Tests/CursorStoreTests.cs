@@ -1,5 +1,6 @@
 using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Cursors;
+using ChatPlatform.Delivery.Outbox;
 using ChatPlatform.Delivery.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -16,7 +17,7 @@ public class CursorStoreTests(PostgresDatabase database) : IClassFixture<Postgre
     {
         var room = NewRoom();
         await using var db = database.NewContext();
-        var store = new MessageStore(db, TimeProvider.System);
+        var store = new MessageStore(db, new OutboxSignal(), TimeProvider.System);
         for (var i = 0; i < count; i++)
         {
             var now = DateTimeOffset.UtcNow;
@@ -26,10 +27,11 @@ public class CursorStoreTests(PostgresDatabase database) : IClassFixture<Postgre
         return room;
     }
 
-    private async Task<ReceiptUpdated?> AdvanceAsync(string room, string user, long delivered, long read)
+    private async Task<ReceiptUpdated?> AdvanceAsync(string room, string user, long delivered, long read, OutboxSignal? handoff = null)
     {
         await using var db = database.NewContext();
-        return await new CursorStore(db, TimeProvider.System).AdvanceAsync(new CursorAdvanced(room, user, delivered, read), Cancel);
+        return await new CursorStore(db, handoff ?? new OutboxSignal(), TimeProvider.System)
+            .AdvanceAsync(new CursorAdvanced(room, user, delivered, read), Cancel);
     }
 
     private async Task<MemberCursor?> StoredCursorAsync(string room, string user)
@@ -220,5 +222,20 @@ public class CursorStoreTests(PostgresDatabase database) : IClassFixture<Postgre
         cursor.ReadSeq.ShouldBe(10);
         var moved = receipts.OfType<ReceiptUpdated>().ToList();
         (await ReceiptsInOutboxAsync(room)).Count.ShouldBe(moved.Count);
+    }
+
+    [Fact]
+    public async Task A_cursor_that_moves_hands_its_receipt_row_to_the_dispatcher_and_one_that_stays_hands_nothing()
+    {
+        var room = await RoomWithMessagesAsync(3);
+        var handoff = new OutboxSignal();
+
+        await AdvanceAsync(room, "bob", delivered: 2, read: 1, handoff);
+        await AdvanceAsync(room, "bob", delivered: 1, read: 0, handoff);
+
+        var row = handoff.Take(10).ShouldHaveSingleItem();
+        row.Read().Message.ShouldBe(new ReceiptUpdated(room, "bob", 2, 1));
+        await using var db = database.NewContext();
+        (await db.Outbox.AsNoTracking().SingleAsync(stored => stored.Id == row.Id, Cancel)).MessageType.ShouldBe(row.MessageType);
     }
 }

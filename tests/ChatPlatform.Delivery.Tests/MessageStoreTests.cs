@@ -1,4 +1,5 @@
 using ChatPlatform.Contracts;
+using ChatPlatform.Delivery.Outbox;
 using ChatPlatform.Delivery.Storage;
 using Microsoft.EntityFrameworkCore;
 
@@ -14,7 +15,7 @@ public class MessageStoreTests(PostgresDatabase database) : IClassFixture<Postgr
     private async Task<StoreResult> StoreAsync(MessageSubmitted message)
     {
         await using var db = database.NewContext();
-        return await new MessageStore(db, TimeProvider.System).StoreAsync(message, Cancel);
+        return await new MessageStore(db, new OutboxSignal(), TimeProvider.System).StoreAsync(message, Cancel);
     }
 
     private static string NewRoom() => $"room-{Guid.NewGuid():N}";
@@ -99,7 +100,7 @@ public class MessageStoreTests(PostgresDatabase database) : IClassFixture<Postgr
     private async Task<IReadOnlyList<StoreResult>> StoreBatchAsync(params MessageSubmitted[] batch)
     {
         await using var db = database.NewContext();
-        return await new MessageStore(db, TimeProvider.System).StoreAsync(batch, Cancel);
+        return await new MessageStore(db, new OutboxSignal(), TimeProvider.System).StoreAsync(batch, Cancel);
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public class OutboxClaimTests(PostgresDatabase database) : IClassFixture<Postgre
     }
 
     private static async Task<List<long>> ClaimAsync(ChatDbContext db, int batchSize) =>
-        (await OutboxDispatcher.ClaimAsync(db, batchSize, Cancel)).Select(row => row.Id).ToList();
+        (await OutboxDispatcher.ClaimAsync(db, batchSize, DateTimeOffset.UtcNow.AddMinutes(1), Cancel)).Select(row => row.Id).ToList();
 
     [Fact]
     public async Task A_claim_takes_the_oldest_rows_first_and_at_most_the_batch_size()
@@ -42,7 +42,7 @@ public class OutboxClaimTests(PostgresDatabase database) : IClassFixture<Postgre
         await using var db = database.NewContext();
         await using var transaction = await db.Database.BeginTransactionAsync(Cancel);
 
-        var claimed = await OutboxDispatcher.ClaimAsync(db, 3, Cancel);
+        var claimed = await OutboxDispatcher.ClaimAsync(db, 3, DateTimeOffset.UtcNow.AddMinutes(1), Cancel);
 
         claimed.Select(row => row.Id).ShouldBe(ids[..3]);
         claimed.Select(row => ((ReceiptUpdated)row.Read().Message).Delivered).ShouldBe([1L, 2L, 3L]);
@@ -153,5 +153,18 @@ public class OutboxClaimTests(PostgresDatabase database) : IClassFixture<Postgre
         await using var second = database.NewContext();
         await using var secondTransaction = await second.Database.BeginTransactionAsync(Cancel);
         (await ClaimAsync(second, 10)).ShouldBe(ids[2..]);
+    }
+
+    [Fact]
+    public async Task A_claim_leaves_the_rows_written_since_the_cutoff_to_the_instance_that_wrote_them()
+    {
+        var ids = await OutboxWithRowsAsync(4);
+        await using var db = database.NewContext();
+        await using var transaction = await db.Database.BeginTransactionAsync(Cancel);
+        var cutoff = (await db.Outbox.AsNoTracking().SingleAsync(row => row.Id == ids[2], Cancel)).CreatedAt;
+
+        var claimed = await OutboxDispatcher.ClaimAsync(db, 10, cutoff, Cancel);
+
+        claimed.Select(row => row.Id).ShouldBe(ids[..2]);
     }
 }

@@ -17,10 +17,10 @@ public class OutboxTests(PostgresDatabase database) : IClassFixture<PostgresData
     private static MessageSubmitted Submitted(string roomId, string from = "alice", string text = "hello") =>
         new(Guid.CreateVersion7(), roomId, from, $"{from}~abc123", text, SentAt, SentAt.AddMilliseconds(5));
 
-    private async Task<StoreResult> StoreAsync(MessageSubmitted message)
+    private async Task<StoreResult> StoreAsync(MessageSubmitted message, OutboxSignal? handoff = null)
     {
         await using var db = database.NewContext();
-        return await new MessageStore(db, new FixedClock(StoredAt)).StoreAsync(message, Cancel);
+        return await new MessageStore(db, handoff ?? new OutboxSignal(), new FixedClock(StoredAt)).StoreAsync(message, Cancel);
     }
 
     /// <summary>The outbox rows of <paramref name="room"/> carrying <typeparamref name="T"/>, oldest first.</summary>
@@ -130,6 +130,80 @@ public class OutboxTests(PostgresDatabase database) : IClassFixture<PostgresData
         row.MessageType.ShouldBe(typeof(MessageRejected).FullName);
         rejected.ShouldBe(new MessageRejected(original.Id, room, "mallory", "mallory~xyz789", "id-conflict"));
         (await StoredInOutboxAsync(room)).ShouldHaveSingleItem().Message.From.ShouldBe("alice");
+    }
+
+    [Fact]
+    public async Task Storing_a_batch_hands_the_dispatcher_exactly_the_rows_it_committed_in_seq_order()
+    {
+        var room = NewRoom();
+        var handoff = new OutboxSignal();
+        var batch = new[] { Submitted(room, text: "one"), Submitted(room, text: "two"), Submitted(room, text: "three") };
+
+        await using (var db = database.NewContext())
+        {
+            await new MessageStore(db, handoff, new FixedClock(StoredAt)).StoreAsync(batch, Cancel);
+        }
+
+        var handed = handoff.Take(10);
+        var inTable = await StoredInOutboxAsync(room);
+        handed.Select(row => row.Id).ShouldBe(inTable.Select(entry => entry.Row.Id));
+        handed.Select(row => row.Read().Message).Cast<MessageStored>().Select(message => (message.Seq, message.Text))
+            .ShouldBe([(1L, "one"), (2L, "two"), (3L, "three")]);
+        handed.ShouldAllBe(row => row.CreatedAt == StoredAt);
+    }
+
+    [Fact]
+    public async Task A_duplicate_store_hands_nothing_to_the_dispatcher()
+    {
+        var submitted = Submitted(NewRoom());
+        await StoreAsync(submitted);
+        var handoff = new OutboxSignal();
+
+        await StoreAsync(submitted, handoff);
+
+        handoff.Take(10).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task An_id_conflict_hands_the_dispatcher_its_MessageRejected_row()
+    {
+        var original = Submitted(NewRoom());
+        await StoreAsync(original);
+        var handoff = new OutboxSignal();
+
+        await StoreAsync(original with { From = "mallory", ClientId = "mallory~xyz789" }, handoff);
+
+        handoff.Take(10).ShouldHaveSingleItem().Read().Message.ShouldBeOfType<MessageRejected>().Reason.ShouldBe("id-conflict");
+    }
+
+    [Fact]
+    public async Task A_store_inside_an_open_transaction_hands_over_nothing_because_it_has_not_committed()
+    {
+        var room = NewRoom();
+        var handoff = new OutboxSignal();
+        await using var db = database.NewContext();
+        await using (var transaction = await db.Database.BeginTransactionAsync(Cancel))
+        {
+            await new MessageStore(db, handoff, new FixedClock(StoredAt)).StoreAsync(Submitted(room), Cancel);
+            handoff.Take(10).ShouldBeEmpty();
+            await transaction.RollbackAsync(Cancel);
+        }
+
+        (await StoredInOutboxAsync(room)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public void A_full_handoff_drops_further_rows_and_gives_them_back_at_most_a_batch_at_a_time()
+    {
+        var handoff = new OutboxSignal(capacity: 3);
+        var rows = Enumerable.Range(1, 5)
+            .Select(id => new OutboxMessage { Id = id, MessageType = typeof(ReceiptUpdated).FullName!, Payload = "{}" });
+
+        handoff.Committed(rows);
+
+        handoff.Take(2).Select(row => row.Id).ShouldBe([1L, 2L]);
+        handoff.Take(10).Select(row => row.Id).ShouldBe([3L]);
+        handoff.Take(10).ShouldBeEmpty();
     }
 
     [Fact]

@@ -1,12 +1,11 @@
 using ChatPlatform.Contracts;
-using ChatPlatform.Delivery.Outbox;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using MassTransit;
 
 namespace ChatPlatform.Delivery.Cursors;
 
 /// <summary>Stores the cursors the relays coalesced from their clients' acks and reads.</summary>
-public sealed class CursorAdvancedConsumer(CursorStore cursors, OutboxSignal outbox) : IConsumer<CursorAdvanced>
+public sealed class CursorAdvancedConsumer(CursorStore cursors) : IConsumer<CursorAdvanced>
 {
     public async Task Consume(ConsumeContext<CursorAdvanced> context)
     {
@@ -16,9 +15,6 @@ public sealed class CursorAdvancedConsumer(CursorStore cursors, OutboxSignal out
             return;
         }
 
-        if (await cursors.AdvanceAsync(update, context.CancellationToken) is not null)
-        {
-            outbox.Notify();
-        }
+        await cursors.AdvanceAsync(update, context.CancellationToken);
     }
 }

@@ -9,7 +9,7 @@ namespace ChatPlatform.Delivery.Cursors;
 /// Moves a member's delivered/read cursors forward, never back, and in the same statement writes the receipt
 /// that tells the room. A cursor never passes the room's last seq, and read implies delivered.
 /// </summary>
-public sealed class CursorStore(ChatDbContext db, TimeProvider clock)
+public sealed class CursorStore(ChatDbContext db, OutboxSignal outbox, TimeProvider clock)
 {
     /// <summary>Returns the stored cursors if they moved, null if the update said nothing new.</summary>
     public async Task<ReceiptUpdated?> AdvanceAsync(CursorAdvanced update, CancellationToken cancellationToken)
@@ -40,11 +40,24 @@ public sealed class CursorStore(ChatDbContext db, TimeProvider clock)
                                           'delivered', moved.delivered_seq, 'read', moved.read_seq),
                        {now}
                 FROM moved
-                RETURNING 1
+                RETURNING id, payload
             )
-            SELECT delivered_seq AS "DeliveredSeq", read_seq AS "ReadSeq" FROM moved
+            SELECT moved.delivered_seq AS "DeliveredSeq", moved.read_seq AS "ReadSeq",
+                   announced.id AS "OutboxId", announced.payload::text AS "Payload"
+            FROM moved CROSS JOIN announced
             """).ToListAsync(cancellationToken);
-        return moved.Count == 0 ? null : new ReceiptUpdated(update.RoomId, update.User, moved[0].DeliveredSeq, moved[0].ReadSeq);
+        if (moved.Count == 0)
+        {
+            return null;
+        }
+
+        // Outside a transaction the statement committed as it returned; inside one, the claim takes the row later.
+        if (db.Database.CurrentTransaction is null)
+        {
+            outbox.Committed([new OutboxMessage { Id = moved[0].OutboxId, MessageType = messageType, Payload = moved[0].Payload, CreatedAt = now }]);
+        }
+
+        return new ReceiptUpdated(update.RoomId, update.User, moved[0].DeliveredSeq, moved[0].ReadSeq);
     }
 
     // Rows of the final SELECT; EF reads them by these property names.
@@ -53,5 +66,9 @@ public sealed class CursorStore(ChatDbContext db, TimeProvider clock)
         public long DeliveredSeq { get; set; }
 
         public long ReadSeq { get; set; }
+
+        public long OutboxId { get; set; }
+
+        public string Payload { get; set; } = "";
     }
 }

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using ChatPlatform.Contracts;
-using ChatPlatform.Delivery.Outbox;
 using ChatPlatform.Delivery.Storage;
 using ChatPlatform.Delivery.Telemetry;
 using ChatPlatform.ServiceDefaults.Telemetry;
@@ -17,7 +16,6 @@ namespace ChatPlatform.Delivery.Messages;
 /// </summary>
 public sealed class MessagesSubmittedConsumer(
     MessageStore store,
-    OutboxSignal outbox,
     DeliveryMetrics metrics,
     IOptions<DeliveryOptions> options,
     ILogger<MessagesSubmittedConsumer> logger) : IConsumer<MessagesSubmitted>
@@ -27,7 +25,6 @@ public sealed class MessagesSubmittedConsumer(
     public async Task Consume(ConsumeContext<MessagesSubmitted> context)
     {
         var spans = new List<Activity?>(context.Message.Messages.Count);
-        var announced = false;
         try
         {
             var valid = new List<MessageSubmitted>(context.Message.Messages.Count);
@@ -48,7 +45,6 @@ public sealed class MessagesSubmittedConsumer(
                 span?.SetTag(OutcomeTag, Rejections.Invalid);
                 span?.Dispose();
                 await store.RejectAsync(submitted, Rejections.Invalid, context.CancellationToken);
-                announced = true;
             }
 
             var started = Stopwatch.GetTimestamp();
@@ -56,7 +52,7 @@ public sealed class MessagesSubmittedConsumer(
             var elapsed = Stopwatch.GetElapsedTime(started);
             for (var index = 0; index < results.Count; index++)
             {
-                announced |= Record(results[index], valid[index], elapsed, spans[index]);
+                Record(results[index], valid[index], elapsed, spans[index]);
             }
         }
         finally
@@ -64,12 +60,6 @@ public sealed class MessagesSubmittedConsumer(
             foreach (var span in spans)
             {
                 span?.Dispose();
-            }
-
-            // Whatever was committed before a failure is announced now, not after the retry.
-            if (announced)
-            {
-                outbox.Notify();
             }
         }
     }
@@ -84,8 +74,8 @@ public sealed class MessagesSubmittedConsumer(
         return span;
     }
 
-    /// <summary>Counts one message's outcome; returns whether an outbox row was written for it.</summary>
-    private bool Record(StoreResult result, MessageSubmitted submitted, TimeSpan elapsed, Activity? span)
+    /// <summary>Counts one message's outcome.</summary>
+    private void Record(StoreResult result, MessageSubmitted submitted, TimeSpan elapsed, Activity? span)
     {
         span?.SetTag(OutcomeTag, result.Outcome switch
         {
@@ -107,8 +97,6 @@ public sealed class MessagesSubmittedConsumer(
                 logger.LogWarning("Message {MessageId} from {Sender} reuses the id of another sender's message", submitted.Id, submitted.From);
                 break;
         }
-
-        return result.Outcome != StoreOutcome.Duplicate;
     }
 
     internal static bool IsValid(MessageSubmitted message, DeliveryOptions options) =>

@@ -3,30 +3,56 @@ using System.Threading.Channels;
 namespace ChatPlatform.Delivery.Outbox;
 
 /// <summary>
-/// Wakes the dispatcher the moment a transaction with outbox rows commits in this process. Rows written by
-/// another instance are that instance's to publish; polling picks up whatever a crashed instance left.
+/// Hands the outbox rows a statement committed in this process to the dispatcher at once, so it publishes them
+/// without reading them back: no wake-up round, no claim query between a commit and its publish. The table stays
+/// the record: a row dropped here (the hand-off is full, the process dies) waits in the table until the
+/// dispatcher's claim takes it, <see cref="DeliveryOptions.OutboxClaimDelay"/> after it was written.
 /// </summary>
-public sealed class OutboxSignal
+public sealed class OutboxSignal(int capacity = OutboxSignal.DefaultCapacity)
 {
-    // One pending wake-up is enough: the dispatcher drains everything each time it runs, so further
-    // signals while one is pending are dropped.
-    private readonly Channel<bool> _pending = Channel.CreateBounded<bool>(
-        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    public const int DefaultCapacity = 10_000;
 
-    public void Notify() => _pending.Writer.TryWrite(true);
+    private readonly Channel<OutboxMessage> _committed = Channel.CreateBounded<OutboxMessage>(
+        new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
-    /// <summary>Returns when signalled or when <paramref name="pollInterval"/> passed, whichever is first.</summary>
-    public async Task WaitAsync(TimeSpan pollInterval, CancellationToken cancellationToken)
+    /// <summary>Called after the commit: rows of a statement that failed must never reach this.</summary>
+    public void Committed(IEnumerable<OutboxMessage> rows)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(pollInterval);
+        foreach (var row in rows)
+        {
+            _committed.Writer.TryWrite(row);
+        }
+    }
+
+    /// <summary>Up to <paramref name="limit"/> committed rows, in the order they were handed over.</summary>
+    public List<OutboxMessage> Take(int limit)
+    {
+        var rows = new List<OutboxMessage>();
+        while (rows.Count < limit && _committed.Reader.TryRead(out var row))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>Returns when a row was handed over or when <paramref name="timeout"/> passed, whichever is first.</summary>
+    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (timeout <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        using var expiry = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        expiry.CancelAfter(timeout);
         try
         {
-            await _pending.Reader.ReadAsync(timeout.Token);
+            await _committed.Reader.WaitToReadAsync(expiry.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // The poll interval passed without a signal.
+            // The timeout passed with nothing handed over.
         }
     }
 }

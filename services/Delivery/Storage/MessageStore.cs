@@ -34,7 +34,7 @@ public static class Rejections
 /// are written by one statement per batch, so a room's row lock is held for that statement and its commit only,
 /// never across round trips to this process, and a batch of a hundred messages costs one round trip and one commit.
 /// </summary>
-public sealed class MessageStore(ChatDbContext db, TimeProvider clock)
+public sealed class MessageStore(ChatDbContext db, OutboxSignal outbox, TimeProvider clock)
 {
     // The idempotency check, the seqs, the messages and their outbox rows in one atomic statement. Ids already
     // stored are not written again; their existing rows are returned. Each room's seq moves once, by the number of
@@ -78,11 +78,15 @@ public sealed class MessageStore(ChatDbContext db, TimeProvider clock)
                                                         'traceParent', trace_parent)),
                    @stored_at
             FROM numbered ORDER BY room_id, seq
-            RETURNING 1
+            RETURNING id, payload
         )
-        SELECT id, TRUE AS is_new, seq, sender, @stored_at AS stored_at FROM numbered
+        SELECT id, TRUE AS is_new, seq, sender, @stored_at AS stored_at, NULL::bigint AS outbox_id, NULL::text AS payload
+        FROM numbered
         UNION ALL
-        SELECT id, FALSE, seq, sender, stored_at FROM existing
+        SELECT id, FALSE, seq, sender, stored_at, NULL, NULL FROM existing
+        UNION ALL
+        -- The rows for the dispatcher, which publishes them the moment this statement (and its commit) returns.
+        SELECT NULL, NULL, NULL, NULL, NULL, id, payload::text FROM announced
         """;
 
     public async Task<StoreResult> StoreAsync(MessageSubmitted submitted, CancellationToken cancellationToken) =>
@@ -152,13 +156,35 @@ public sealed class MessageStore(ChatDbContext db, TimeProvider clock)
             {
                 Value = batch.Select(message => message.TraceParent).ToArray(),
             });
-            command.Parameters.AddWithValue("stored_at", clock.GetUtcNow());
+            var storedAt = clock.GetUtcNow();
+            command.Parameters.AddWithValue("stored_at", storedAt);
             command.Parameters.AddWithValue("message_type", OutboxMessage.TypeName<MessageStored>());
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             var rows = new Dictionary<Guid, Row>(batch.Count);
-            while (await reader.ReadAsync(cancellationToken))
+            var announced = new List<OutboxMessage>(batch.Count);
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
-                rows[reader.GetGuid(0)] = new Row(reader.GetBoolean(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4));
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    if (reader.IsDBNull(0))
+                    {
+                        announced.Add(new OutboxMessage
+                        {
+                            Id = reader.GetInt64(5),
+                            MessageType = OutboxMessage.TypeName<MessageStored>(),
+                            Payload = reader.GetString(6),
+                            CreatedAt = storedAt,
+                        });
+                        continue;
+                    }
+
+                    rows[reader.GetGuid(0)] = new Row(reader.GetBoolean(1), reader.GetInt64(2), reader.GetString(3), reader.GetFieldValue<DateTimeOffset>(4));
+                }
+            }
+
+            // Outside a transaction the statement committed as it returned; inside one, the claim takes the rows later.
+            if (db.Database.CurrentTransaction is null)
+            {
+                outbox.Committed(announced.OrderBy(row => row.Id));
             }
 
             return rows;
@@ -177,10 +203,15 @@ public sealed class MessageStore(ChatDbContext db, TimeProvider clock)
     public async Task RejectAsync(MessageSubmitted submitted, string reason, CancellationToken cancellationToken)
     {
         db.ChangeTracker.Clear();
-        db.Outbox.Add(OutboxMessage.For(
-            new MessageRejected(submitted.Id, submitted.RoomId, submitted.From, submitted.ClientId, reason), clock.GetUtcNow()));
+        var row = OutboxMessage.For(
+            new MessageRejected(submitted.Id, submitted.RoomId, submitted.From, submitted.ClientId, reason), clock.GetUtcNow());
+        db.Outbox.Add(row);
         await db.SaveChangesAsync(cancellationToken);
         db.ChangeTracker.Clear();
+        if (db.Database.CurrentTransaction is null)
+        {
+            outbox.Committed([row]);
+        }
     }
 
     public static MessageStored ToContract(StoredMessage message) =>
