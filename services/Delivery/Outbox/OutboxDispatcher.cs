@@ -67,6 +67,7 @@ public sealed class OutboxDispatcher(
                 {
                     while (await DispatchOnceAsync(stoppingToken) == settings.OutboxBatchSize)
                     {
+                        // A full claim: an instance died with more than a batch, or the broker was away a while.
                     }
 
                     nextClaimAt = clock.GetUtcNow() + settings.OutboxPollInterval;
@@ -91,8 +92,9 @@ public sealed class OutboxDispatcher(
     }
 
     /// <summary>
-    /// Publishes up to one batch of the rows handed over at commit, then deletes them. Returns the rows taken. A row
-    /// that waited here past the claim delay is left to the claim, which may already hold it.
+    /// Publishes up to one batch of the rows handed over at commit and queues them for deletion. Returns the rows
+    /// taken. A row that waited here past the claim delay is left to the claim, which may already hold it; a batch
+    /// whose publish fails is dropped from memory and published by the claim once it is old enough.
     /// </summary>
     public async Task<int> PublishCommittedAsync(CancellationToken cancellationToken)
     {
