@@ -123,15 +123,33 @@ public sealed class RelayClient : IAsyncDisposable
 
     public Task<WebSocketCloseStatus?> ClosedAsync(TimeSpan timeout) => _socket.ClosedAsync(timeout);
 
-    /// <summary>Subscribes and waits for <c>subscribed</c>; returns its lastSeq.</summary>
+    /// <summary>
+    /// Subscribes and waits for <c>subscribed</c>; returns its lastSeq. An <c>unavailable</c> answer (storage out of
+    /// reach, as right after a broker restart) is met by subscribing again, as the protocol asks and the web client does.
+    /// </summary>
     public async Task<long> SubscribeAsync(string roomId, long afterSeq = 0)
     {
         int Subscribed() => FramesOfType("subscribed").Count(frame => frame.GetProperty("roomId").GetString() == roomId);
+        int Unavailable() => FramesOfType("error").Count(frame =>
+            frame.GetProperty("code").GetString() == "unavailable" && frame.TryGetProperty("ref", out var reference) && reference.GetString() == "subscribe");
         var before = Subscribed();
-        await _socket.SendAsync(new { type = "subscribe", roomId, afterSeq });
-        if (!await WaitUntilAsync(() => Subscribed() > before, TimeSpan.FromSeconds(20)))
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(40);
+        while (true)
         {
-            throw new TimeoutException($"{User}: no \"subscribed\" for {roomId}; errors: {string.Join(", ", FramesOfType("error"))}");
+            var refusals = Unavailable();
+            await _socket.SendAsync(new { type = "subscribe", roomId, afterSeq });
+            var remaining = deadline - DateTimeOffset.UtcNow;
+            if (!await WaitUntilAsync(() => Subscribed() > before || Unavailable() > refusals, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero))
+            {
+                throw new TimeoutException($"{User}: no \"subscribed\" for {roomId}; errors: {string.Join(", ", FramesOfType("error"))}");
+            }
+
+            if (Subscribed() > before)
+            {
+                break;
+            }
+
+            await Task.Delay(500);
         }
 
         lock (_gate)
