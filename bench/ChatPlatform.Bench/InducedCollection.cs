@@ -53,7 +53,7 @@ internal static class InducedCollection
     private static string Port(int processId)
     {
         var pattern = string.Create(CultureInfo.InvariantCulture, $"dotnet-diagnostic-{processId}-*-socket");
-        return new[] { Path.GetTempPath(), "/tmp" }
+        return new[] { Path.TrimEndingDirectorySeparator(Path.GetTempPath()), "/tmp" }
             .Distinct()
             .Where(Directory.Exists)
             .SelectMany(directory => Directory.EnumerateFiles(directory, pattern))

@@ -40,10 +40,9 @@ public sealed class CursorStore(ChatDbContext db, OutboxSignal outbox, TimeProvi
                                           'delivered', moved.delivered_seq, 'read', moved.read_seq),
                        {now}
                 FROM moved
-                RETURNING id, payload
+                RETURNING id
             )
-            SELECT moved.delivered_seq AS "DeliveredSeq", moved.read_seq AS "ReadSeq",
-                   announced.id AS "OutboxId", announced.payload::text AS "Payload"
+            SELECT moved.delivered_seq AS "DeliveredSeq", moved.read_seq AS "ReadSeq", announced.id AS "OutboxId"
             FROM moved CROSS JOIN announced
             """).ToListAsync(cancellationToken);
         if (moved.Count == 0)
@@ -51,13 +50,11 @@ public sealed class CursorStore(ChatDbContext db, OutboxSignal outbox, TimeProvi
             return null;
         }
 
-        // Outside a transaction the statement committed as it returned; inside one, the claim takes the row later.
-        if (db.Database.CurrentTransaction is null)
-        {
-            outbox.Committed([new OutboxMessage { Id = moved[0].OutboxId, MessageType = messageType, Payload = moved[0].Payload, CreatedAt = now }]);
-        }
-
-        return new ReceiptUpdated(update.RoomId, update.User, moved[0].DeliveredSeq, moved[0].ReadSeq);
+        var receipt = new ReceiptUpdated(update.RoomId, update.User, moved[0].DeliveredSeq, moved[0].ReadSeq);
+        var row = OutboxMessage.For(receipt, now);
+        row.Id = moved[0].OutboxId;
+        outbox.Written(db.Database, [row]);
+        return receipt;
     }
 
     // Rows of the final SELECT; EF reads them by these property names.
@@ -68,7 +65,5 @@ public sealed class CursorStore(ChatDbContext db, OutboxSignal outbox, TimeProvi
         public long ReadSeq { get; set; }
 
         public long OutboxId { get; set; }
-
-        public string Payload { get; set; } = "";
     }
 }

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 
 namespace ChatPlatform.Delivery.Outbox;
 
@@ -14,6 +15,18 @@ public sealed class OutboxSignal(int capacity = OutboxSignal.DefaultCapacity)
 
     private readonly Channel<OutboxMessage> _committed = Channel.CreateBounded<OutboxMessage>(
         new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    /// <summary>
+    /// Hands over the rows a statement just wrote through <paramref name="database"/>. Outside a transaction the
+    /// statement committed as it returned; inside one nothing is committed yet, and the claim takes the rows later.
+    /// </summary>
+    public void Written(DatabaseFacade database, IEnumerable<OutboxMessage> rows)
+    {
+        if (database.CurrentTransaction is null)
+        {
+            Committed(rows);
+        }
+    }
 
     /// <summary>Called after the commit: rows of a statement that failed must never reach this.</summary>
     public void Committed(IEnumerable<OutboxMessage> rows)
@@ -39,7 +52,7 @@ public sealed class OutboxSignal(int capacity = OutboxSignal.DefaultCapacity)
     /// <summary>Returns when a row was handed over or when <paramref name="timeout"/> passed, whichever is first.</summary>
     public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (timeout <= TimeSpan.Zero)
+        if (timeout <= TimeSpan.Zero || _committed.Reader.TryPeek(out _))
         {
             return;
         }

@@ -42,6 +42,8 @@ public sealed class MessageStore(ChatDbContext db, OutboxSignal outbox, TimeProv
     // two instances storing batches with the same rooms wait for each other instead of deadlocking. A concurrent
     // insert of the same id fails on the primary key, which rolls the whole statement back (seqs included: no gap),
     // and the batch is tried again.
+    private static readonly string StoredType = OutboxMessage.TypeName<MessageStored>();
+
     private const string StoreSql = """
         WITH submitted AS (
             SELECT * FROM unnest(@ids, @rooms, @senders, @clients, @texts, @sent_ats, @accepted_ats, @trace_parents)
@@ -158,7 +160,7 @@ public sealed class MessageStore(ChatDbContext db, OutboxSignal outbox, TimeProv
             });
             var storedAt = clock.GetUtcNow();
             command.Parameters.AddWithValue("stored_at", storedAt);
-            command.Parameters.AddWithValue("message_type", OutboxMessage.TypeName<MessageStored>());
+            command.Parameters.AddWithValue("message_type", StoredType);
             var rows = new Dictionary<Guid, Row>(batch.Count);
             var announced = new List<OutboxMessage>(batch.Count);
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
@@ -170,7 +172,7 @@ public sealed class MessageStore(ChatDbContext db, OutboxSignal outbox, TimeProv
                         announced.Add(new OutboxMessage
                         {
                             Id = reader.GetInt64(5),
-                            MessageType = OutboxMessage.TypeName<MessageStored>(),
+                            MessageType = StoredType,
                             Payload = reader.GetString(6),
                             CreatedAt = storedAt,
                         });
@@ -181,11 +183,7 @@ public sealed class MessageStore(ChatDbContext db, OutboxSignal outbox, TimeProv
                 }
             }
 
-            // Outside a transaction the statement committed as it returned; inside one, the claim takes the rows later.
-            if (db.Database.CurrentTransaction is null)
-            {
-                outbox.Committed(announced.OrderBy(row => row.Id));
-            }
+            outbox.Written(db.Database, announced.OrderBy(row => row.Id));
 
             return rows;
         }
@@ -208,10 +206,7 @@ public sealed class MessageStore(ChatDbContext db, OutboxSignal outbox, TimeProv
         db.Outbox.Add(row);
         await db.SaveChangesAsync(cancellationToken);
         db.ChangeTracker.Clear();
-        if (db.Database.CurrentTransaction is null)
-        {
-            outbox.Committed([row]);
-        }
+        outbox.Written(db.Database, [row]);
     }
 
     public static MessageStored ToContract(StoredMessage message) =>
