@@ -53,9 +53,16 @@ public sealed record MessageRejected(Guid Id, string RoomId, string From, string
 
 /// <summary>
 /// A member's cumulative cursors in a room: everything up to <paramref name="Delivered"/> reached one of its
-/// devices, everything up to <paramref name="Read"/> was shown. Zero means "no news". Relays coalesce acks into these.
+/// devices, everything up to <paramref name="Read"/> was shown. Zero means "no news". Relays coalesce acks into these
+/// and send a flush's worth together, as <see cref="CursorsAdvanced"/>.
 /// </summary>
 public sealed record CursorAdvanced(string RoomId, string User, long Delivered, long Read);
+
+/// <summary>
+/// A relay's cursor updates of one flush, as one broker message: each member's update alone would cost the broker a
+/// quorum write and Delivery a commit, for a few bytes.
+/// </summary>
+public sealed record CursorsAdvanced(IReadOnlyList<CursorAdvanced> Cursors);
 
 /// <summary>A member's stored cursors after they moved: pushed to the room as a <c>receipt</c>.</summary>
 public sealed record ReceiptUpdated(string RoomId, string User, long Delivered, long Read);

@@ -47,7 +47,7 @@ public static class Extensions
                 endpoint.ConcurrentMessageLimit = settings.StoreConcurrency;
                 endpoint.PrefetchCount = settings.StoreConcurrency * 2;
             });
-            bus.AddConsumer<CursorAdvancedConsumer>();
+            bus.AddConsumer<CursorsAdvancedConsumer>();
             bus.AddConsumer<HistoryRequestedConsumer>();
             // Transient faults (PostgreSQL restarting, a deadlock) are retried in place with exponential backoff;
             // what still fails goes to the endpoint's error queue and is counted there.

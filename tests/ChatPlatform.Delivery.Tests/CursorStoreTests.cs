@@ -238,4 +238,86 @@ public class CursorStoreTests(PostgresDatabase database) : IClassFixture<Postgre
         await using var db = database.NewContext();
         (await db.Outbox.AsNoTracking().SingleAsync(stored => stored.Id == row.Id, Cancel)).MessageType.ShouldBe(row.MessageType);
     }
+
+    private async Task<IReadOnlyList<ReceiptUpdated>> AdvanceBatchAsync(params CursorAdvanced[] updates)
+    {
+        await using var db = database.NewContext();
+        return await new CursorStore(db, new OutboxSignal(), TimeProvider.System).AdvanceAsync(updates, Cancel);
+    }
+
+    [Fact]
+    public async Task A_batch_moves_the_cursors_of_several_members_and_rooms_and_returns_a_receipt_for_each()
+    {
+        var general = await RoomWithMessagesAsync(4);
+        var random = await RoomWithMessagesAsync(2);
+
+        var receipts = await AdvanceBatchAsync(
+            new CursorAdvanced(general, "bob", 4, 1),
+            new CursorAdvanced(random, "bob", 2, 2),
+            new CursorAdvanced(general, "carol", 3, 0));
+
+        receipts.ShouldBe(
+        [
+            new ReceiptUpdated(general, "bob", 4, 1),
+            new ReceiptUpdated(general, "carol", 3, 0),
+            new ReceiptUpdated(random, "bob", 2, 2),
+        ], ignoreOrder: true);
+        (await StoredCursorAsync(general, "carol")).ShouldNotBeNull().DeliveredSeq.ShouldBe(3);
+        (await StoredCursorAsync(random, "bob")).ShouldNotBeNull().ReadSeq.ShouldBe(2);
+        (await ReceiptsInOutboxAsync(general)).Count.ShouldBe(2);
+        (await ReceiptsInOutboxAsync(random)).Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task Two_updates_of_one_member_in_a_batch_merge_into_one_receipt_with_the_highest_cursors()
+    {
+        var room = await RoomWithMessagesAsync(6);
+
+        var receipts = await AdvanceBatchAsync(new CursorAdvanced(room, "bob", 5, 1), new CursorAdvanced(room, "bob", 2, 3));
+
+        receipts.ShouldBe([new ReceiptUpdated(room, "bob", 5, 3)]);
+        (await ReceiptsInOutboxAsync(room)).ShouldBe([new ReceiptUpdated(room, "bob", 5, 3)]);
+    }
+
+    [Fact]
+    public async Task A_batch_writes_receipts_only_for_the_cursors_that_moved()
+    {
+        var room = await RoomWithMessagesAsync(5);
+        await AdvanceAsync(room, "bob", delivered: 5, read: 5);
+
+        var receipts = await AdvanceBatchAsync(
+            new CursorAdvanced(room, "bob", 3, 3),
+            new CursorAdvanced(room, "carol", 2, 0),
+            new CursorAdvanced(room, "dave", 0, 0));
+
+        receipts.ShouldBe([new ReceiptUpdated(room, "carol", 2, 0)]);
+        (await ReceiptsInOutboxAsync(room)).ShouldBe([new ReceiptUpdated(room, "bob", 5, 5), new ReceiptUpdated(room, "carol", 2, 0)]);
+        (await StoredCursorAsync(room, "dave")).ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Concurrent_batches_over_the_same_members_in_opposite_orders_leave_the_highest_cursors()
+    {
+        var room = await RoomWithMessagesAsync(40);
+        string[] users = ["bob", "carol", "dave", "erin"];
+
+        // Each batch lists the members in the other's reverse order: locked in the order given, they would deadlock.
+        await Task.WhenAll(Enumerable.Range(1, 40).Select(seq => AdvanceBatchAsync(
+            (seq % 2 == 0 ? users : users.Reverse()).Select(user => new CursorAdvanced(room, user, seq, seq / 2)).ToArray())));
+
+        foreach (var user in users)
+        {
+            var cursor = (await StoredCursorAsync(room, user)).ShouldNotBeNull();
+            cursor.DeliveredSeq.ShouldBe(40);
+            cursor.ReadSeq.ShouldBe(20);
+        }
+    }
+
+    [Theory]
+    [InlineData("general", "bob", true)]
+    [InlineData("", "bob", false)]
+    [InlineData("no spaces", "bob", false)]
+    [InlineData("general", "", false)]
+    public void A_cursor_update_is_stored_only_with_a_valid_room_and_user(string room, string user, bool valid) =>
+        CursorsAdvancedConsumer.IsValid(new CursorAdvanced(room, user, 1, 0)).ShouldBe(valid);
 }

@@ -6,8 +6,9 @@ using Microsoft.Extensions.Options;
 namespace ChatPlatform.Relay.Receipts;
 
 /// <summary>
-/// Coalesces the clients' cumulative acks and reads into one cursor update per member and room per interval:
-/// at a thousand messages a second, every member acking every message would otherwise be a database write each.
+/// Coalesces the clients' cumulative acks and reads into one cursor update per member and room per interval, and
+/// sends each interval's updates together: at a thousand messages a second, every member acking every message would
+/// otherwise be a broker message and a database commit each.
 /// </summary>
 public sealed class CursorBatcher(IBus bus, IOptions<RelayOptions> options, ILogger<CursorBatcher> logger) : BackgroundService
 {
@@ -60,8 +61,10 @@ public sealed class CursorBatcher(IBus bus, IOptions<RelayOptions> options, ILog
 
         try
         {
-            await Task.WhenAll(batch.Select(item =>
-                bus.Publish(new CursorAdvanced(item.Key.RoomId, item.Key.User, item.Cursors.Delivered, item.Cursors.Read), cancellationToken)));
+            await Task.WhenAll(batch
+                .Select(item => new CursorAdvanced(item.Key.RoomId, item.Key.User, item.Cursors.Delivered, item.Cursors.Read))
+                .Chunk(options.Value.MaxCursorBatch)
+                .Select(chunk => bus.Publish(new CursorsAdvanced(chunk), cancellationToken)));
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
