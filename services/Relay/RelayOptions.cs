@@ -98,12 +98,16 @@ public sealed class RelayOptions
     /// <summary>
     /// How often the coalesced delivered/read cursors of all clients are sent to Delivery. Acks are cumulative, so
     /// one update per member and room per interval carries them all: the receipts a sender sees lag by up to this
-    /// much, and Delivery takes one statement per relay per interval. Default 500 ms.
+    /// much, and Delivery takes one statement per relay per interval (per <see cref="MaxCursorBatch"/> updates). Default
+    /// 500 ms.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
     public TimeSpan CursorFlushInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Most cursor updates sent to Delivery as one broker message (and stored by one statement). Default 500.</summary>
+    /// <summary>
+    /// Most cursor updates sent to Delivery as one broker message and stored by one statement. Larger means fewer
+    /// commits, but one statement then holds more members' row locks. Default 500.
+    /// </summary>
     [Range(1, 10_000)]
     public int MaxCursorBatch { get; set; } = 500;
 }

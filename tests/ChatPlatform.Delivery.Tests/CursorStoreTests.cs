@@ -30,8 +30,15 @@ public class CursorStoreTests(PostgresDatabase database) : IClassFixture<Postgre
     private async Task<ReceiptUpdated?> AdvanceAsync(string room, string user, long delivered, long read, OutboxSignal? handoff = null)
     {
         await using var db = database.NewContext();
-        return await new CursorStore(db, handoff ?? new OutboxSignal(), TimeProvider.System)
-            .AdvanceAsync(new CursorAdvanced(room, user, delivered, read), Cancel);
+        var receipts = await new CursorStore(db, handoff ?? new OutboxSignal(), TimeProvider.System)
+            .AdvanceAsync([new CursorAdvanced(room, user, delivered, read)], Cancel);
+        return receipts.SingleOrDefault();
+    }
+
+    private async Task<IReadOnlyList<ReceiptUpdated>> AdvanceBatchAsync(params CursorAdvanced[] updates)
+    {
+        await using var db = database.NewContext();
+        return await new CursorStore(db, new OutboxSignal(), TimeProvider.System).AdvanceAsync(updates, Cancel);
     }
 
     private async Task<MemberCursor?> StoredCursorAsync(string room, string user)
@@ -239,12 +246,6 @@ public class CursorStoreTests(PostgresDatabase database) : IClassFixture<Postgre
         (await db.Outbox.AsNoTracking().SingleAsync(stored => stored.Id == row.Id, Cancel)).MessageType.ShouldBe(row.MessageType);
     }
 
-    private async Task<IReadOnlyList<ReceiptUpdated>> AdvanceBatchAsync(params CursorAdvanced[] updates)
-    {
-        await using var db = database.NewContext();
-        return await new CursorStore(db, new OutboxSignal(), TimeProvider.System).AdvanceAsync(updates, Cancel);
-    }
-
     [Fact]
     public async Task A_batch_moves_the_cursors_of_several_members_and_rooms_and_returns_a_receipt_for_each()
     {
@@ -254,18 +255,21 @@ public class CursorStoreTests(PostgresDatabase database) : IClassFixture<Postgre
         var receipts = await AdvanceBatchAsync(
             new CursorAdvanced(general, "bob", 4, 1),
             new CursorAdvanced(random, "bob", 2, 2),
-            new CursorAdvanced(general, "carol", 3, 0));
+            new CursorAdvanced(general, "carol", 3, 0),
+            // Past its own room's last seq (2), though not past the other room's (4): clamped to its own.
+            new CursorAdvanced(random, "carol", 4, 4));
 
         receipts.ShouldBe(
         [
             new ReceiptUpdated(general, "bob", 4, 1),
             new ReceiptUpdated(general, "carol", 3, 0),
             new ReceiptUpdated(random, "bob", 2, 2),
+            new ReceiptUpdated(random, "carol", 2, 2),
         ], ignoreOrder: true);
         (await StoredCursorAsync(general, "carol")).ShouldNotBeNull().DeliveredSeq.ShouldBe(3);
         (await StoredCursorAsync(random, "bob")).ShouldNotBeNull().ReadSeq.ShouldBe(2);
         (await ReceiptsInOutboxAsync(general)).Count.ShouldBe(2);
-        (await ReceiptsInOutboxAsync(random)).Count.ShouldBe(1);
+        (await ReceiptsInOutboxAsync(random)).Count.ShouldBe(2);
     }
 
     [Fact]
@@ -301,7 +305,8 @@ public class CursorStoreTests(PostgresDatabase database) : IClassFixture<Postgre
         var room = await RoomWithMessagesAsync(40);
         string[] users = ["bob", "carol", "dave", "erin"];
 
-        // Each batch lists the members in the other's reverse order: locked in the order given, they would deadlock.
+        // Half the batches list the members in reverse: whatever order a batch arrives in, the statement must lock in
+        // one order for all, or two of these would deadlock (PostgreSQL would abort one, and this would throw).
         await Task.WhenAll(Enumerable.Range(1, 40).Select(seq => AdvanceBatchAsync(
             (seq % 2 == 0 ? users : users.Reverse()).Select(user => new CursorAdvanced(room, user, seq, seq / 2)).ToArray())));
 
@@ -318,6 +323,8 @@ public class CursorStoreTests(PostgresDatabase database) : IClassFixture<Postgre
     [InlineData("", "bob", false)]
     [InlineData("no spaces", "bob", false)]
     [InlineData("general", "", false)]
-    public void A_cursor_update_is_stored_only_with_a_valid_room_and_user(string room, string user, bool valid) =>
+    [InlineData("general", "a-user-name-of-sixty-four-characters-is-the-longest-that-fits-ok", true)]
+    [InlineData("general", "a-user-name-of-sixty-five-characters-is-longer-than-the-column-ok", false)]
+    public void A_cursor_update_is_valid_only_with_a_valid_room_and_a_user_of_1_to_64_characters(string room, string user, bool valid) =>
         CursorsAdvancedConsumer.IsValid(new CursorAdvanced(room, user, 1, 0)).ShouldBe(valid);
 }

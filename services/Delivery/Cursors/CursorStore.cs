@@ -14,11 +14,11 @@ public sealed class CursorStore(ChatDbContext db, OutboxSignal outbox, TimeProvi
 {
     private static readonly string ReceiptType = OutboxMessage.TypeName<ReceiptUpdated>();
 
-    // One statement for a relay's whole flush: concurrent updates of one member cannot move a cursor backwards, a
-    // receipt is written exactly when a cursor moved, and the flush costs one round trip and one commit however many
-    // members it carries. Two updates of one member in a batch merge first (each cursor's maximum), and the rows are
-    // locked in (room, user) order, so two instances writing overlapping batches wait for each other instead of
-    // deadlocking.
+    // One statement for a relay's flush: concurrent updates of one member cannot move a cursor backwards, a receipt
+    // is written exactly when a cursor moved, and the flush costs one round trip and one commit however many members
+    // it carries. Two updates of one member in a batch are merged first (each cursor's maximum), because one
+    // INSERT … ON CONFLICT cannot update a row twice. Rows are locked in (room, user) order, so two instances writing
+    // overlapping batches wait for each other instead of deadlocking.
     private const string AdvanceSql = """
         WITH requested AS (
             SELECT room_id, user_name, max(GREATEST(delivered, read, 0)) AS delivered, max(GREATEST(read, 0)) AS read
@@ -45,12 +45,8 @@ public sealed class CursorStore(ChatDbContext db, OutboxSignal outbox, TimeProvi
                jsonb_build_object('roomId', room_id, 'user', user_name, 'delivered', delivered_seq, 'read', read_seq),
                @now
         FROM moved ORDER BY room_id, user_name
-        RETURNING id, payload::text
+        RETURNING id, payload::text, payload->>'roomId', payload->>'user', (payload->>'delivered')::bigint, (payload->>'read')::bigint
         """;
-
-    /// <summary>Returns the stored cursors if they moved, null if the update said nothing new.</summary>
-    public async Task<ReceiptUpdated?> AdvanceAsync(CursorAdvanced update, CancellationToken cancellationToken) =>
-        (await AdvanceAsync([update], cancellationToken)).SingleOrDefault();
 
     /// <summary>Stores a batch of updates in one statement and returns the cursors that moved, as their receipts.</summary>
     public async Task<IReadOnlyList<ReceiptUpdated>> AdvanceAsync(IReadOnlyList<CursorAdvanced> updates, CancellationToken cancellationToken)
@@ -73,16 +69,18 @@ public sealed class CursorStore(ChatDbContext db, OutboxSignal outbox, TimeProvi
             command.Parameters.AddWithValue("now", now);
             command.Parameters.AddWithValue("message_type", ReceiptType);
             var rows = new List<OutboxMessage>();
+            var receipts = new List<ReceiptUpdated>();
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
             {
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     rows.Add(new OutboxMessage { Id = reader.GetInt64(0), MessageType = ReceiptType, Payload = reader.GetString(1), CreatedAt = now });
+                    receipts.Add(new ReceiptUpdated(reader.GetString(2), reader.GetString(3), reader.GetInt64(4), reader.GetInt64(5)));
                 }
             }
 
             outbox.Written(db.Database, rows);
-            return rows.Select(row => (ReceiptUpdated)row.Read().Message).ToList();
+            return receipts;
         }
         finally
         {
