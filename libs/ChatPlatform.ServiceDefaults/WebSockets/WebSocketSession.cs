@@ -213,7 +213,9 @@ public sealed class WebSocketSession : IDisposable
                     {
                         if (capacity < _options.MaxFrameBytes)
                         {
-                            buffer = Grow(buffer, count, small);
+                            // Only the connection's own small buffer can be short of the limit: a borrowed one
+                            // holds any frame up to it.
+                            buffer = BorrowFrameBuffer(small, count);
                         }
                         else
                         {
@@ -258,16 +260,11 @@ public sealed class WebSocketSession : IDisposable
         }
     }
 
-    /// <summary>A larger buffer from the shared pool holding what was read so far; the previous one goes back.</summary>
-    private byte[] Grow(byte[] buffer, int count, byte[] small)
+    /// <summary>A buffer from the shared pool that holds a frame up to the limit, with what was read so far.</summary>
+    private byte[] BorrowFrameBuffer(byte[] small, int count)
     {
-        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 4, _options.MaxFrameBytes));
-        buffer.AsSpan(0, count).CopyTo(larger);
-        if (buffer != small)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
+        var larger = ArrayPool<byte>.Shared.Rent(_options.MaxFrameBytes);
+        small.AsSpan(0, count).CopyTo(larger);
         return larger;
     }
 
