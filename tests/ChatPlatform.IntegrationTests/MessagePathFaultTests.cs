@@ -1,3 +1,4 @@
+using System.Text.Json;
 using ChatPlatform.IntegrationTests.Infrastructure;
 
 namespace ChatPlatform.IntegrationTests;
@@ -33,6 +34,39 @@ public class MessagePathFaultTests(ChatStack stack)
         }
 
         await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+    }
+
+    [Fact]
+    public async Task A_send_right_after_a_subscribe_is_accepted_before_the_replay_answers_even_when_storage_is_away()
+    {
+        var room = RelayTests.NewRoom();
+        await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
+        var id = Guid.CreateVersion7();
+        bool AnswersTheSubscribe(JsonElement frame) =>
+            (frame.GetProperty("type").GetString() == "subscribed" && frame.GetProperty("roomId").GetString() == room)
+            || (frame.GetProperty("type").GetString() == "error" && frame.TryGetProperty("ref", out var reference) && reference.GetString() == "subscribe");
+
+        await Task.WhenAll(stack.Delivery.StopAsync(TimeSpan.FromSeconds(20)), stack.Delivery2.StopAsync(TimeSpan.FromSeconds(20)));
+        try
+        {
+            // With no Delivery the replay waits until its history request times out; the send behind it on the
+            // same connection must not wait with it.
+            await alice.SendAsync(new { type = "subscribe", roomId = room, afterSeq = 0 });
+            await alice.SendMessageAsync(id, room, "sent while the replay waits for storage");
+            (await RelayClient.WaitUntilAsync(() => alice.IsAccepted(id) && alice.Frames().Any(AnswersTheSubscribe), SendTimeout))
+                .ShouldBeTrue("the send is accepted and the subscribe answered (unavailable, with storage away)");
+        }
+        finally
+        {
+            await Task.WhenAll(stack.RestartAsync(stack.Delivery, "Delivery"), stack.RestartAsync(stack.Delivery2, "Delivery"));
+        }
+
+        var frames = alice.Frames().ToList();
+        frames.FindIndex(frame => frame.GetProperty("type").GetString() == "accepted" && frame.GetProperty("id").GetGuid() == id)
+            .ShouldBeLessThan(frames.FindIndex(AnswersTheSubscribe), "the send was taken while the replay still waited");
+        await alice.SubscribeAsync(room);
+        (await alice.WaitForDistinctMessagesAsync(room, 1, DeliveryTimeout)).ShouldBeTrue("the message is stored once Delivery is back");
+        alice.DistinctMessagesIn(room).ShouldHaveSingleItem().Id.ShouldBe(id);
     }
 
     [Fact]

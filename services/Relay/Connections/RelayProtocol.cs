@@ -8,7 +8,6 @@ using ChatPlatform.Relay.Subscriptions;
 using ChatPlatform.Relay.Telemetry;
 using ChatPlatform.ServiceDefaults.Telemetry;
 using ChatPlatform.ServiceDefaults.WebSockets;
-using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Relay.Connections;
@@ -45,7 +44,7 @@ public sealed class RelayProtocol(
                 await StartSendAsync(session, frame);
                 break;
             case "subscribe":
-                await SubscribeAsync(session, frame);
+                Subscribe(session, frame);
                 break;
             case "unsubscribe":
                 Unsubscribe(session, frame);
@@ -126,11 +125,12 @@ public sealed class RelayProtocol(
     }
 
     /// <summary>
-    /// Replays the stored messages after afterSeq, then goes live. The subscription is registered before the
-    /// replay starts, so live messages arriving meanwhile wait in it: nothing falls between replay and live,
-    /// and what both bring is pushed once.
+    /// Registers the subscription and starts its replay. The subscription is registered before the replay starts,
+    /// so live messages arriving meanwhile wait in it: nothing falls between replay and live, and what both bring
+    /// is pushed once. The replay runs beside the connection's later frames: a send right after a subscribe must not
+    /// wait for storage (a cold start, Delivery restarting), or it would be stored after messages others sent later.
     /// </summary>
-    private async Task SubscribeAsync(WebSocketSession session, ClientFrame frame)
+    private void Subscribe(WebSocketSession session, ClientFrame frame)
     {
         if (ReadRoom(session, frame) is not { } roomId)
         {
@@ -150,15 +150,31 @@ public sealed class RelayProtocol(
             return;
         }
 
-        var subscription = new RoomSubscription(roomId, afterSeq, fanout.PushTo(session));
-        var subscriber = new Subscriber(session, subscription);
+        var subscriber = new Subscriber(session, new RoomSubscription(roomId, afterSeq, fanout.PushTo(session)));
         subscriptions.Add(subscriber);
+        _ = ReplayAsync(subscriber);
+    }
+
+    /// <summary>
+    /// Replays the stored messages after afterSeq in pages, then sends <c>subscribed</c> and goes live. Stops quietly
+    /// once the subscription is no longer the session's for the room: unsubscribed, or replaced by a newer subscribe.
+    /// </summary>
+    private async Task ReplayAsync(Subscriber subscriber)
+    {
+        var (session, subscription) = subscriber;
+        var roomId = subscription.RoomId;
+        bool IsCurrent() => subscriptions.Find(session, roomId) == subscription;
         try
         {
             RoomHistory page;
             do
             {
                 page = await history.GetAsync(roomId, subscription.LastPushed, session.Closed);
+                if (!IsCurrent())
+                {
+                    return;
+                }
+
                 foreach (var message in subscription.TakeReplayPage(page.Messages, clock.GetUtcNow()))
                 {
                     if (!await session.SendAsync(MessageFrame.Of(message)))
@@ -171,6 +187,11 @@ public sealed class RelayProtocol(
             }
             while (page.Messages.Count >= history.PageSize);
 
+            if (!IsCurrent())
+            {
+                return;
+            }
+
             session.Send(new SubscribedFrame(roomId, subscription.LastPushed));
             foreach (var receipt in page.Receipts)
             {
@@ -182,14 +203,13 @@ public sealed class RelayProtocol(
                 fanout.FillGapSoon(subscriber, options.Value.GapFillDelay);
             }
         }
-        catch (Exception exception) when (exception is RequestTimeoutException or RequestFaultException or OperationCanceledException)
+        catch (Exception exception) when (exception is not OutOfMemoryException)
         {
-            subscriptions.Remove(session, roomId, subscription);
-            if (!session.IsClosing)
+            if (subscriptions.Remove(session, roomId, subscription) && !session.IsClosing)
             {
                 metrics.Failed("history-unavailable");
                 logger.LogWarning(exception, "Replay of {RoomId} for {ClientId} failed", roomId, session.ClientId);
-                session.Send(new ErrorFrame(ErrorCodes.Unavailable, "Stored messages could not be read; subscribe again.", frame.Type));
+                session.Send(new ErrorFrame(ErrorCodes.Unavailable, "Stored messages could not be read; subscribe again.", "subscribe"));
             }
         }
     }

@@ -113,6 +113,15 @@ public sealed class RelayClient : IAsyncDisposable
     public IReadOnlyList<ReceivedMessage> DistinctMessagesIn(string roomId) =>
         MessagesIn(roomId).DistinctBy(m => m.Id).ToList();
 
+    /// <summary>Every frame received, in arrival order.</summary>
+    public IReadOnlyList<JsonElement> Frames()
+    {
+        lock (_gate)
+        {
+            return _frames.ToList();
+        }
+    }
+
     public IReadOnlyList<JsonElement> FramesOfType(string type)
     {
         lock (_gate)
