@@ -42,9 +42,13 @@ public class MessagePathFaultTests(ChatStack stack)
         var room = RelayTests.NewRoom();
         await using var alice = await RelayClient.ConnectAsync(stack.GatewayUrl, "alice", [room]);
         var id = Guid.CreateVersion7();
-        bool AnswersTheSubscribe(JsonElement frame) =>
-            (frame.GetProperty("type").GetString() == "subscribed" && frame.GetProperty("roomId").GetString() == room)
-            || (frame.GetProperty("type").GetString() == "error" && frame.TryGetProperty("ref", out var reference) && reference.GetString() == "subscribe");
+        // With storage away the replay can only end one way: unavailable. A "subscribed" would mean Delivery was up.
+        static bool AnswersTheSubscribe(JsonElement frame) => frame.GetProperty("type").GetString() switch
+        {
+            "subscribed" => true,
+            "error" => frame.TryGetProperty("ref", out var reference) && reference.GetString() == "subscribe",
+            _ => false,
+        };
 
         await Task.WhenAll(stack.Delivery.StopAsync(TimeSpan.FromSeconds(20)), stack.Delivery2.StopAsync(TimeSpan.FromSeconds(20)));
         try
@@ -62,8 +66,11 @@ public class MessagePathFaultTests(ChatStack stack)
         }
 
         var frames = alice.Frames().ToList();
+        var answeredAt = frames.FindIndex(AnswersTheSubscribe);
+        frames[answeredAt].GetProperty("type").GetString().ShouldBe("error", "storage was away, so the replay could not finish");
+        frames[answeredAt].GetProperty("code").GetString().ShouldBe("unavailable");
         frames.FindIndex(frame => frame.GetProperty("type").GetString() == "accepted" && frame.GetProperty("id").GetGuid() == id)
-            .ShouldBeLessThan(frames.FindIndex(AnswersTheSubscribe), "the send was taken while the replay still waited");
+            .ShouldBeLessThan(answeredAt, "the send was taken while the replay still waited");
         await alice.SubscribeAsync(room);
         (await alice.WaitForDistinctMessagesAsync(room, 1, DeliveryTimeout)).ShouldBeTrue("the message is stored once Delivery is back");
         alice.DistinctMessagesIn(room).ShouldHaveSingleItem().Id.ShouldBe(id);

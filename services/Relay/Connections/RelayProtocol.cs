@@ -29,6 +29,8 @@ public sealed class RelayProtocol(
 {
     // Per connection; collected with the session.
     private readonly ConditionalWeakTable<WebSocketSession, SemaphoreSlim> _sendsInFlight = [];
+    // Per connection: replays still running, a replaced or unsubscribed one included until it ends.
+    private readonly ConditionalWeakTable<WebSocketSession, StrongBox<int>> _replaysInFlight = [];
 
     public ValueTask OnConnectedAsync(WebSocketSession session)
     {
@@ -150,16 +152,26 @@ public sealed class RelayProtocol(
             return;
         }
 
+        // Subscribing and unsubscribing in a loop would otherwise start a replay per frame, each holding one of the
+        // relay's history requests for up to the history timeout while storage is slow.
+        var replays = _replaysInFlight.GetValue(session, _ => new StrongBox<int>());
+        if (Interlocked.Increment(ref replays.Value) > options.Value.MaxSubscriptions)
+        {
+            Interlocked.Decrement(ref replays.Value);
+            Refuse(session, new ErrorFrame(ErrorCodes.RateLimited, $"At most {options.Value.MaxSubscriptions} replays at once; wait for \"subscribed\".", frame.Type));
+            return;
+        }
+
         var subscriber = new Subscriber(session, new RoomSubscription(roomId, afterSeq, fanout.PushTo(session)));
         subscriptions.Add(subscriber);
-        _ = ReplayAsync(subscriber);
+        _ = ReplayAsync(subscriber, replays);
     }
 
     /// <summary>
     /// Replays the stored messages after afterSeq in pages, then sends <c>subscribed</c> and goes live. Stops quietly
     /// once the subscription is no longer the session's for the room: unsubscribed, or replaced by a newer subscribe.
     /// </summary>
-    private async Task ReplayAsync(Subscriber subscriber)
+    private async Task ReplayAsync(Subscriber subscriber, StrongBox<int> replays)
     {
         var (session, subscription) = subscriber;
         var roomId = subscription.RoomId;
@@ -170,19 +182,24 @@ public sealed class RelayProtocol(
             do
             {
                 page = await history.GetAsync(roomId, subscription.LastPushed, session.Closed);
-                if (!IsCurrent())
+                // One message at a time: an ack that comes in meanwhile is capped at what was queued, and an
+                // unsubscribe or a newer subscribe stops this replay before its next message.
+                foreach (var stored in page.Messages.OrderBy(message => message.Seq))
                 {
-                    return;
-                }
-
-                foreach (var message in subscription.TakeReplayPage(page.Messages, clock.GetUtcNow()))
-                {
-                    if (!await session.SendAsync(MessageFrame.Of(message)))
+                    if (!IsCurrent())
                     {
                         return;
                     }
 
-                    metrics.Pushed();
+                    foreach (var message in subscription.TakeReplayPage([stored], clock.GetUtcNow()))
+                    {
+                        if (!await session.SendAsync(MessageFrame.Of(message)))
+                        {
+                            return;
+                        }
+
+                        metrics.Pushed();
+                    }
                 }
             }
             while (page.Messages.Count >= history.PageSize);
@@ -211,6 +228,10 @@ public sealed class RelayProtocol(
                 logger.LogWarning(exception, "Replay of {RoomId} for {ClientId} failed", roomId, session.ClientId);
                 session.Send(new ErrorFrame(ErrorCodes.Unavailable, "Stored messages could not be read; subscribe again.", "subscribe"));
             }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref replays.Value);
         }
     }
 

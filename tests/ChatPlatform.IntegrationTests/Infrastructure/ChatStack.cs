@@ -101,12 +101,19 @@ public sealed class ChatStack : IAsyncLifetime
     /// <summary>Starts one more instance of a backend service (not yet ready when this returns).</summary>
     /// <summary>
     /// Starts an instance again after it was stopped or killed, on the same port (so the gateway finds it), and
-    /// waits until it is ready. The stack's property keeps the old process; only its Url is the same.
+    /// waits until it is ready. It takes the stopped one's place in the stack, so a later test that stops or kills
+    /// that instance stops the running process, not the one that already exited.
     /// </summary>
     public async Task<ServiceProcess> RestartAsync(ServiceProcess stopped, string service)
     {
         var process = Launch(stopped.Name, service, stopped.Url.Port);
         await process.WaitUntilReadyAsync(StartTimeout);
+        Delivery = Delivery == stopped ? process : Delivery;
+        Delivery2 = Delivery2 == stopped ? process : Delivery2;
+        Relay = Relay == stopped ? process : Relay;
+        Relay2 = Relay2 == stopped ? process : Relay2;
+        Signaling = Signaling == stopped ? process : Signaling;
+        Signaling2 = Signaling2 == stopped ? process : Signaling2;
         return process;
     }
 
