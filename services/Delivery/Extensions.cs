@@ -36,6 +36,8 @@ public static class Extensions
         builder.Services.AddScoped<CursorStore>();
         builder.Services.AddSingleton<DeliveryMetrics>();
         builder.Services.AddSingleton(new OutboxSignal(settings.OutboxHandoffCapacity));
+        // Before the bus (registered below), so no message is taken before the store is warm.
+        builder.Services.AddHostedService<StoreWarmup>();
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHealthChecks().AddNpgSql(connectionString, name: "postgresql", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddNpgsql());
