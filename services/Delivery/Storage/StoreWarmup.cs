@@ -13,25 +13,30 @@ public sealed class StoreWarmup(IServiceScopeFactory scopes, TimeProvider clock,
 {
     private const string Room = "warm-up";
 
+    // A database that is away at start must not hold the bus back: the consumers retry on their own.
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(10);
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(Limit);
         try
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
-            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            await using var transaction = await db.Database.BeginTransactionAsync(limit.Token);
             var now = clock.GetUtcNow();
             // Inside the transaction nothing is handed to the outbox dispatcher, and the rollback leaves no row.
             await scope.ServiceProvider.GetRequiredService<MessageStore>().StoreAsync(
-                [new MessageSubmitted(Guid.CreateVersion7(), Room, "warm-up", "warm-up", "warm-up", now, now)], cancellationToken);
+                [new MessageSubmitted(Guid.CreateVersion7(), Room, "warm-up", "warm-up", "warm-up", now, now)], limit.Token);
             await scope.ServiceProvider.GetRequiredService<CursorStore>().AdvanceAsync(
-                [new CursorAdvanced(Room, "warm-up", 1, 1)], cancellationToken);
-            await transaction.RollbackAsync(cancellationToken);
+                [new CursorAdvanced(Room, "warm-up", 1, 1)], limit.Token);
+            await transaction.RollbackAsync(limit.Token);
         }
-        catch (Exception exception) when (exception is not OutOfMemoryException && !cancellationToken.IsCancellationRequested)
+        catch (Exception exception) when (exception is not OutOfMemoryException)
         {
             // The database may be away at start; the first messages then pay for the warm-up themselves.
-            logger.LogWarning(exception, "Warming up the store failed");
+            logger.LogWarning(exception, "Warming up the store failed or took longer than {Limit}", Limit);
         }
     }
 
