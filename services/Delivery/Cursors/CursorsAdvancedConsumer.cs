@@ -21,7 +21,7 @@ public sealed class CursorsAdvancedConsumer(CursorStore cursors, ILogger<Cursors
     {
         // The user is the token's subject, which an external issuer may make longer than a column holds; a bad entry
         // left in would fail the statement, and with it every other member's update of the flush.
-        var valid = updates.Where(update => update is not null && IsValid(update)).Select(update => update!).ToList();
+        var valid = updates.OfType<CursorAdvanced>().Where(IsValid).ToList();
         if (valid.Count < updates.Count)
         {
             logger.LogWarning("{Count} malformed cursor update(s) ignored", updates.Count - valid.Count);

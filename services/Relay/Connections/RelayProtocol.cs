@@ -184,22 +184,24 @@ public sealed class RelayProtocol(
                 page = await history.GetAsync(roomId, subscription.LastPushed, session.Closed);
                 // One message at a time: an ack that comes in meanwhile is capped at what was queued, and an
                 // unsubscribe or a newer subscribe stops this replay before its next message.
-                foreach (var stored in page.Messages.OrderBy(message => message.Seq))
+                foreach (var message in page.Messages.OrderBy(message => message.Seq))
                 {
                     if (!IsCurrent())
                     {
                         return;
                     }
 
-                    foreach (var message in subscription.TakeReplayPage([stored], clock.GetUtcNow()))
+                    if (!subscription.TakeReplayed(message, clock.GetUtcNow()))
                     {
-                        if (!await session.SendAsync(MessageFrame.Of(message)))
-                        {
-                            return;
-                        }
-
-                        metrics.Pushed();
+                        continue;
                     }
+
+                    if (!await session.SendAsync(MessageFrame.Of(message)))
+                    {
+                        return;
+                    }
+
+                    metrics.Pushed();
                 }
             }
             while (page.Messages.Count >= history.PageSize);

@@ -72,26 +72,27 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
     /// Takes a page of stored history during the replay and returns the messages to push, in order. The caller
     /// pushes them (waiting for queue space: the client asked for them); live messages wait until <see cref="GoLive"/>.
     /// </summary>
-    public IReadOnlyList<MessageStored> TakeReplayPage(IEnumerable<MessageStored> page, DateTimeOffset now)
+    public IReadOnlyList<MessageStored> TakeReplayPage(IEnumerable<MessageStored> page, DateTimeOffset now) =>
+        page.OrderBy(message => message.Seq).Where(message => TakeReplayed(message, now)).ToList();
+
+    /// <summary>
+    /// Takes one replayed message, given in seq order: true if the caller is to push it, false if it was pushed
+    /// already. One at a time, so an ack that arrives meanwhile counts only up to what was taken.
+    /// </summary>
+    public bool TakeReplayed(MessageStored message, DateTimeOffset now)
     {
-        var toPush = new List<MessageStored>();
         lock (_gate)
         {
-            foreach (var message in page.OrderBy(m => m.Seq))
+            if (message.Seq <= _lastPushed)
             {
-                if (message.Seq <= _lastPushed)
-                {
-                    continue;
-                }
-
-                _lastPushed = message.Seq;
-                _waiting.Remove(message.Seq);
-                _unacknowledged[message.Seq] = new PendingPush(message, now);
-                toPush.Add(message);
+                return false;
             }
-        }
 
-        return toPush;
+            _lastPushed = message.Seq;
+            _waiting.Remove(message.Seq);
+            _unacknowledged[message.Seq] = new PendingPush(message, now);
+            return true;
+        }
     }
 
     /// <summary>Ends the replay: the live messages that arrived meanwhile are pushed. Returns true if a gap remains.</summary>
