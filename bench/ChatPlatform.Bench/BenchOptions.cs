@@ -110,7 +110,9 @@ internal sealed record BenchOptions(
                                                     M fresh rooms, R msg/s in all (R/N per client, open loop). Every
                                                     member, the sender included, must get each message once and in seq
                                                     order. Reports sent/accepted/errors, deliveries expected/received/
-                                                    lost/duplicated/out of order, send and delivery rates, scheduled →
+                                                    lost/duplicated/out of order, how many of a sender's own messages
+                                                    came back behind a later one of its own (out of its sender's order),
+                                                    send and delivery rates, scheduled →
                                                     delivered latency p50/p95/p99/max and scheduled → accepted p50/p99.
                                                     Exit 1 on any loss or duplicate
                  --find-max                         steps of S seconds each from R up ×1.5 (fresh rooms, at most 12

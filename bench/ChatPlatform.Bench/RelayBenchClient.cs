@@ -30,6 +30,8 @@ internal sealed class RelayBenchClient : IAsyncDisposable
     private readonly Task _reader;
     private readonly Task _acknowledger;
     private RelayStep? _current;
+    // Only the client's own send loop counts, one message at a time.
+    private long _sendOrdinal;
 
     private sealed class RoomState(RelayStep step)
     {
@@ -41,6 +43,9 @@ internal sealed class RelayBenchClient : IAsyncDisposable
         public TaskCompletionSource Subscribed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public long PreviousSeq { get; set; }
+
+        /// <summary>The highest send ordinal of this client's own messages delivered back to it in this room.</summary>
+        public long PreviousOwnOrdinal { get; set; }
 
         public long ContiguousSeq { get; set; }
 
@@ -110,7 +115,7 @@ internal sealed class RelayBenchClient : IAsyncDisposable
     public async Task SendMessageAsync(RelayStep step, string roomId, int roomMembers, double scheduledMilliseconds)
     {
         var id = Guid.CreateVersion7();
-        _sent[id] = new SentMessage(step, scheduledMilliseconds);
+        _sent[id] = new SentMessage(step, scheduledMilliseconds, ClientId, ++_sendOrdinal);
         step.RecordScheduled(roomMembers);
         if (!IsOpen)
         {
@@ -289,6 +294,17 @@ internal sealed class RelayBenchClient : IAsyncDisposable
 
             room.PreviousSeq = frame.Seq;
             Advance(room, frame.Seq);
+            if (_sent.TryGetValue(frame.Id, out var own) && own.Sender == ClientId)
+            {
+                // The room's order (seq) must keep each sender's own: a later message of this client with a lower seq
+                // shows up above the earlier one on every member's screen.
+                if (own.SenderOrdinal < room.PreviousOwnOrdinal)
+                {
+                    room.Step.RecordOutOfSendOrder();
+                }
+
+                room.PreviousOwnOrdinal = Math.Max(room.PreviousOwnOrdinal, own.SenderOrdinal);
+            }
         }
 
         // Outside the client's lock: the step's latency lock is shared by every reader.

@@ -8,7 +8,7 @@ internal static class RelayReport
     public static void PrintStep(RelayStepResult result)
     {
         Line("messages:", $"{result.Sent} sent of {result.Scheduled} scheduled, {result.Accepted} accepted, errors: {Errors(result)}");
-        Line("deliveries:", $"{result.Expected} expected, {result.Received} received, {result.Lost} lost, {result.Duplicated} duplicated, {result.OutOfOrder} out of order");
+        Line("deliveries:", $"{result.Expected} expected, {result.Received} received, {result.Lost} lost, {result.Duplicated} duplicated, {result.OutOfOrder} out of order, {result.OutOfSendOrder} out of their sender's order");
         Line("rates:", $"{result.SendRate:F1} msg/s sent, {result.DeliveryRate:F1} deliveries/s received");
         Line("end to end:", $"{result.EndToEndSummary}");
         Line("accepted:", $"p50 {result.AcceptedP50:F2} ms  p99 {result.AcceptedP99:F2} ms  (scheduled → accepted)");
@@ -16,11 +16,11 @@ internal static class RelayReport
     }
 
     public static void PrintTableHeader() =>
-        Console.WriteLine($"{"rate",8} {"sent/s",9} {"delivered/s",11} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"max ms",9} {"lost",7} {"duplicated",10} {"out of order",12} {"lag p99",8}  errors");
+        Console.WriteLine($"{"rate",8} {"sent/s",9} {"delivered/s",11} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"max ms",9} {"lost",7} {"duplicated",10} {"out of order",12} {"send order",10} {"lag p99",8}  errors");
 
     public static void PrintTableRow(RelayStepResult result) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{result.Rate,8} {result.SendRate,9:F1} {result.DeliveryRate,11:F1} {result.P50,8:F2} {result.P95,8:F2} {result.P99,8:F2} {result.Max,9:F2} {result.Lost,7} {result.Duplicated,10} {result.OutOfOrder,12} {result.SendLagP99,8:F2}  {Errors(result)}"));
+            $"{result.Rate,8} {result.SendRate,9:F1} {result.DeliveryRate,11:F1} {result.P50,8:F2} {result.P95,8:F2} {result.P99,8:F2} {result.Max,9:F2} {result.Lost,7} {result.Duplicated,10} {result.OutOfOrder,12} {result.OutOfSendOrder,10} {result.SendLagP99,8:F2}  {Errors(result)}"));
 
     public static void PlotStep(string path, RelayStepResult result, BenchOptions options)
     {

@@ -2,8 +2,11 @@ using System.Collections.Concurrent;
 
 namespace ChatPlatform.Bench;
 
-/// <summary>A message the bench sent: the step it belongs to and when it was scheduled on the bench's monotonic clock.</summary>
-internal readonly record struct SentMessage(RelayStep Step, double ScheduledMilliseconds);
+/// <summary>
+/// A message the bench sent: the step it belongs to, when it was scheduled on the bench's monotonic clock, and its
+/// place among its sender's messages (to tell whether the room's order kept the sender's own).
+/// </summary>
+internal readonly record struct SentMessage(RelayStep Step, double ScheduledMilliseconds, string Sender, long SenderOrdinal);
 
 /// <summary>
 /// One timed run at one rate in rooms of its own. The readers of every client record into it concurrently, so the
@@ -19,6 +22,7 @@ internal sealed class RelayStep(int rate, int seconds, IReadOnlyList<string> roo
     private long _received;
     private long _duplicated;
     private long _outOfOrder;
+    private long _outOfSendOrder;
     private long _lastSentTicks;
     private long _lastReceivedTicks;
 
@@ -85,6 +89,8 @@ internal sealed class RelayStep(int rate, int seconds, IReadOnlyList<string> roo
 
     public void RecordOutOfOrder() => Interlocked.Increment(ref _outOfOrder);
 
+    public void RecordOutOfSendOrder() => Interlocked.Increment(ref _outOfSendOrder);
+
     public void RecordError(string code) => _errors.AddOrUpdate(code, 1, (_, count) => count + 1);
 
     public RelayStepResult Result()
@@ -103,6 +109,7 @@ internal sealed class RelayStep(int rate, int seconds, IReadOnlyList<string> roo
             Received: received,
             Duplicated: Interlocked.Read(ref _duplicated),
             OutOfOrder: Interlocked.Read(ref _outOfOrder),
+            OutOfSendOrder: Interlocked.Read(ref _outOfSendOrder),
             SendRate: sendingSeconds > 0 ? sent / sendingSeconds : double.NaN,
             DeliveryRate: receivingSeconds > 0 ? received / receivingSeconds : double.NaN,
             EndToEndSummary: EndToEnd.Summary(),
@@ -148,6 +155,7 @@ internal sealed record RelayStepResult(
     long Received,
     long Duplicated,
     long OutOfOrder,
+    long OutOfSendOrder,
     double SendRate,
     double DeliveryRate,
     string EndToEndSummary,
