@@ -198,12 +198,49 @@ internal sealed class ContainerServers(PostgreSqlContainer postgres, RabbitMqCon
     }
 }
 
+/// <summary>
+/// Ports for the stack's instances, taken below the kernel's ephemeral range. A port the kernel hands out itself
+/// (binding to port 0) is one it also gives outgoing connections, and a test that kills an instance and starts it
+/// again on its port (the gateway knows it by that port) then finds it taken by some client's connection.
+/// </summary>
 internal static class FreePort
 {
+    private const int Span = 10_000;
+    private const int RabbitMqDistributionPort = 25_672;
+    private static readonly int First = EphemeralStart() - Span;
+    private static int _offset = Random.Shared.Next(Span);
+
     public static int Next()
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < Span; attempt++)
+        {
+            var port = First + (Interlocked.Increment(ref _offset) % Span);
+            if (port == RabbitMqDistributionPort)
+            {
+                // Free while a test has the broker stopped, and needed again when it starts it.
+                continue;
+            }
+
+            try
+            {
+                using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                // Taken: try the next one.
+            }
+        }
+
+        throw new InvalidOperationException($"No free port between {First} and {First + Span}.");
+    }
+
+    private static int EphemeralStart()
+    {
+        const string range = "/proc/sys/net/ipv4/ip_local_port_range";
+        return File.Exists(range) && int.TryParse(File.ReadAllText(range).Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], out var start)
+            ? Math.Max(start, Span + 1024)
+            : 32_768;
     }
 }
