@@ -1,5 +1,6 @@
 using ChatPlatform.Gateway.Auth;
 using ChatPlatform.Gateway.Hosting;
+using ChatPlatform.Gateway.Proxying;
 using ChatPlatform.Gateway.Security;
 using ChatPlatform.ServiceDefaults.Authentication;
 using Microsoft.Extensions.FileProviders;
@@ -63,7 +64,14 @@ public static class Extensions
             app.MapDevTokens();
         }
 
-        app.MapReverseProxy();
+        app.MapReverseProxy(proxy =>
+        {
+            // Outside the balancer, so a retry balances again over the instances not tried yet.
+            proxy.UseRetryOnAnotherInstance();
+            proxy.UseSessionAffinity();
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
         return app;
     }
 
