@@ -15,9 +15,21 @@ public sealed class DeliveryOptions
     [Range(1, 4000)]
     public int MaxTextLength { get; set; } = 4000;
 
-    /// <summary>Submitted messages stored at once by one instance (statements in flight, each a database connection). Default 16.</summary>
+    /// <summary>
+    /// Submitted batches one instance takes from the queue at once. They are stored in the order the queue holds
+    /// them, whatever waits together in one statement, one statement at a time. Default 16.
+    /// </summary>
     [Range(1, 1024)]
     public int StoreConcurrency { get; set; } = 16;
+
+    /// <summary>
+    /// How long a submitted batch waits for one that was before it in the queue but has not reached the store yet.
+    /// The broker hands batches to concurrent consume calls, and on a busy or cold instance one can lag the next by
+    /// tens of milliseconds; one that never comes (the endpoint moved it to its error queue) holds the rest this long,
+    /// then they are stored without it. Default 1 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
+    public TimeSpan StoreOrderWait { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Retries of a message whose store failed (PostgreSQL away, deadlock) before it goes to the error queue. Default 10.</summary>
     [Range(0, 100)]

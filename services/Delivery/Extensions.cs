@@ -16,6 +16,9 @@ public static class Extensions
 {
     public const string ConnectionStringName = "Chat";
 
+    /// <summary>The queue of submitted messages, consumed by one Delivery instance at a time, in order.</summary>
+    public const string SubmittedQueue = "messages-submitted-in-order";
+
     public static IHostApplicationBuilder AddDelivery(this IHostApplicationBuilder builder)
     {
         var connectionString = WithStatementCache(builder.Configuration.GetConnectionString(ConnectionStringName)
@@ -38,6 +41,14 @@ public static class Extensions
         builder.Services.AddSingleton(new OutboxSignal(settings.OutboxHandoffCapacity));
         // Before the bus (registered below), so no message is taken before the store is warm.
         builder.Services.AddHostedService<StoreWarmup>();
+        builder.Services.AddSingleton<StoreMessages>(services => async (messages, cancellationToken) =>
+        {
+            await using var scope = services.CreateAsyncScope();
+            return await scope.ServiceProvider.GetRequiredService<MessageStore>().StoreAsync(messages, cancellationToken);
+        });
+        // Also before the bus: the bus stops first, and its consume calls wait here for their batches.
+        builder.Services.AddSingleton<SubmitSequencer>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SubmitSequencer>());
         builder.Services.AddHostedService<OutboxDispatcher>();
         builder.Services.AddHealthChecks().AddNpgSql(connectionString, name: "postgresql", tags: [ServiceDefaults.Extensions.ReadyTag]);
         builder.Services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddNpgsql());
@@ -46,8 +57,20 @@ public static class Extensions
         {
             bus.AddConsumer<MessagesSubmittedConsumer>().Endpoint(endpoint =>
             {
+                // A room's messages keep the order in which its relays published them only if one consumer takes
+                // them in queue order: one active instance at a time (the others stand by and take over when it
+                // goes), and the sequencer orders what that instance has in hand. The queue is new with this rule:
+                // the broker refuses to redeclare a queue with other arguments (see docs/operations.md).
+                endpoint.Name = SubmittedQueue;
                 endpoint.ConcurrentMessageLimit = settings.StoreConcurrency;
                 endpoint.PrefetchCount = settings.StoreConcurrency * 2;
+                endpoint.AddConfigureEndpointCallback(receive =>
+                {
+                    if (receive is IRabbitMqReceiveEndpointConfigurator rabbit)
+                    {
+                        rabbit.SingleActiveConsumer = true;
+                    }
+                });
             });
             bus.AddConsumer<CursorsAdvancedConsumer>();
             bus.AddConsumer<HistoryRequestedConsumer>();

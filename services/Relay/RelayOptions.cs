@@ -30,11 +30,14 @@ public sealed class RelayOptions
     [Range(1, 10_000)]
     public int MaxSubmitBatch { get; set; } = 100;
 
-    /// <summary>Batches of sends waiting for their confirms at once (per instance). Default 4.</summary>
+    /// <summary>
+    /// Publish lanes per instance, each with one batch waiting for its confirm at a time. A room always takes the same
+    /// lane, so its messages reach the broker in the order this instance took them. Default 4.
+    /// </summary>
     [Range(1, 64)]
     public int SubmitPublishers { get; set; } = 4;
 
-    /// <summary>Sends of all connections waiting to be published; beyond it a send waits. Default 10,000.</summary>
+    /// <summary>Sends of all connections waiting to be published, split evenly over the lanes; beyond it a send waits. Default 10,000.</summary>
     [Range(1, 1_000_000)]
     public int SubmitQueueCapacity { get; set; } = 10_000;
 

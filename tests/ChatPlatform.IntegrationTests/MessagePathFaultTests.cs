@@ -144,6 +144,40 @@ public class MessagePathFaultTests(ChatStack stack)
         (bob.FramesOfType("welcome").Count + alice.FramesOfType("welcome").Count).ShouldBeGreaterThan(2, "one of them was on the killed relay and reconnected");
     }
 
+    [Fact]
+    public async Task When_the_Delivery_that_stores_is_killed_the_standby_stores_the_rest_once_each_and_in_send_order()
+    {
+        var room = RelayTests.NewRoom();
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
+        var storedBefore = await stack.SumMetricAsync("chat_messages_stored_total", stack.Delivery);
+
+        var burst = SendAsync(alice, room, 120);
+        await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 30, SendTimeout);
+        // One instance takes the submitted queue at a time; the other stands by.
+        var (active, standby) = await stack.SumMetricAsync("chat_messages_stored_total", stack.Delivery) > storedBefore
+            ? (stack.Delivery, stack.Delivery2)
+            : (stack.Delivery2, stack.Delivery);
+        var standbyBefore = await stack.SumMetricAsync("chat_messages_stored_total", standby);
+        active.Kill();
+        try
+        {
+            var sent = await burst;
+            await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+            bob.DistinctMessagesIn(room).Select(m => m.Id).ShouldBe(sent, "stored in the order alice sent them");
+            (await stack.SumMetricAsync("chat_messages_stored_total", standby)).ShouldBeGreaterThan(standbyBefore, "the standby took over");
+            // The gateway still counts the killed instance healthy for a few seconds: it must send these to the other.
+            for (var request = 0; request < 10; request++)
+            {
+                (await stack.HistoryAsync(room)).Count.ShouldBe(sent.Count);
+            }
+        }
+        finally
+        {
+            await stack.RestartAsync(active, "Delivery");
+        }
+    }
+
     /// <summary>Sends <paramref name="count"/> messages one after another, each retried with its id until accepted.</summary>
     private static async Task<List<Guid>> SendAsync(RelayClient sender, string room, int count)
     {

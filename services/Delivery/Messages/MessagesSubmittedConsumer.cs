@@ -10,11 +10,13 @@ using Microsoft.Extensions.Options;
 namespace ChatPlatform.Delivery.Messages;
 
 /// <summary>
-/// Stores every message the relays accepted, a relay's batch in one statement and in the order it took them.
+/// Stores every message the relays accepted, in the order the queue holds them (through the <see cref="SubmitSequencer"/>),
+/// each relay batch in the order the relay took them.
 /// Redelivery is harmless: the store is idempotent by id. A failure (database away) throws, and the endpoint's retry
 /// policy tries the batch again with backoff; nothing of a failed statement was written.
 /// </summary>
 public sealed class MessagesSubmittedConsumer(
+    SubmitSequencer sequencer,
     MessageStore store,
     DeliveryMetrics metrics,
     IOptions<DeliveryOptions> options,
@@ -48,7 +50,7 @@ public sealed class MessagesSubmittedConsumer(
             }
 
             var started = Stopwatch.GetTimestamp();
-            var results = await store.StoreAsync(valid, context.CancellationToken);
+            var results = await sequencer.StoreAsync(PositionOf(context), valid, context.CancellationToken);
             var elapsed = Stopwatch.GetElapsedTime(started);
             for (var index = 0; index < results.Count; index++)
             {
@@ -63,6 +65,11 @@ public sealed class MessagesSubmittedConsumer(
             }
         }
     }
+
+    private static QueuePosition? PositionOf(ConsumeContext context) =>
+        context.TryGetPayload<RabbitMqBasicConsumeContext>(out var delivery)
+            ? new QueuePosition(delivery.ConsumerTag, delivery.DeliveryTag)
+            : null;
 
     /// <summary>One span per message in its own trace, each beside the others under the broker's consume span.</summary>
     private static Activity? StartSpan(MessageSubmitted submitted)
