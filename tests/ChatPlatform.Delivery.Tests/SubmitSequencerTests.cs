@@ -13,13 +13,16 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
     private readonly List<IReadOnlyList<Guid>> _statements = [];
     private readonly Lock _gate = new();
     private readonly Dictionary<string, long> _lastSeq = [];
+    private readonly object _channel = new();
     private TaskCompletionSource? _holdNextStatement;
+    private TaskCompletionSource _statementStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Guid? _poison;
+    private int _timeoutsToThrow;
     private SubmitSequencer _sequencer = null!;
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
-    public ValueTask InitializeAsync() => StartAsync(LongWait);
+    public ValueTask InitializeAsync() => StartAsync(new DeliveryOptions { StoreOrderWait = LongWait });
 
     public async ValueTask DisposeAsync()
     {
@@ -27,16 +30,22 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
         _sequencer.Dispose();
     }
 
-    private async ValueTask StartAsync(TimeSpan orderWait)
+    private async ValueTask RestartAsync(DeliveryOptions options)
     {
-        _sequencer = new SubmitSequencer(
-            StoreAsync, Options.Create(new DeliveryOptions { StoreOrderWait = orderWait }), TimeProvider.System, NullLogger<SubmitSequencer>.Instance);
+        await DisposeAsync();
+        await StartAsync(options);
+    }
+
+    private async ValueTask StartAsync(DeliveryOptions options)
+    {
+        _sequencer = new SubmitSequencer(StoreAsync, Options.Create(options), TimeProvider.System, NullLogger<SubmitSequencer>.Instance);
         await _sequencer.StartAsync(Cancel);
     }
 
     /// <summary>Stands in for the one statement: numbers each room's messages in the order it is given them.</summary>
     private async Task<IReadOnlyList<StoreResult>> StoreAsync(IReadOnlyList<MessageSubmitted> messages, CancellationToken cancellationToken)
     {
+        _statementStarted.TrySetResult();
         var hold = Interlocked.Exchange(ref _holdNextStatement, null);
         if (hold is not null)
         {
@@ -45,6 +54,12 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
 
         lock (_gate)
         {
+            if (_timeoutsToThrow > 0)
+            {
+                _timeoutsToThrow--;
+                throw new TimeoutException("PostgreSQL did not answer.");
+            }
+
             if (_poison is { } poison && messages.Any(message => message.Id == poison))
             {
                 throw new InvalidOperationException("The statement failed.");
@@ -68,8 +83,8 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
             .Select(_ => new MessageSubmitted(Guid.CreateVersion7(), "room-1", "alice", "alice~abc123", "hello", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow))
             .ToArray();
 
-    private Task<IReadOnlyList<StoreResult>> Submit(ulong delivery, MessageSubmitted[] batch, string consumer = "consumer-1") =>
-        _sequencer.StoreAsync(new QueuePosition(consumer, delivery), batch, Cancel);
+    private Task<StoredBatch> Submit(ulong delivery, MessageSubmitted[] batch, object? channel = null) =>
+        _sequencer.StoreAsync(new QueuePosition(channel ?? _channel, delivery), batch, Cancel);
 
     private List<Guid> StoredInOrder()
     {
@@ -80,16 +95,17 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// Submits <paramref name="first"/> as delivery 1 and, while its statement is held open, the two others: they
-    /// wait together for the next statement. Then lets the statements run.
+    /// Submits <paramref name="first"/> as delivery 1 and, once its statement has started and is held open, the two
+    /// others: they wait together for the next statement. Then lets the statements run.
     /// </summary>
-    private async Task<(Task<IReadOnlyList<StoreResult>>, Task<IReadOnlyList<StoreResult>>, Task<IReadOnlyList<StoreResult>>)> WhileTheFirstIsStoredAsync(
+    private async Task<(Task<StoredBatch>, Task<StoredBatch>, Task<StoredBatch>)> WhileTheFirstIsStoredAsync(
         MessageSubmitted[] first, (ulong Delivery, MessageSubmitted[] Batch) one, (ulong Delivery, MessageSubmitted[] Batch) other)
     {
         var hold = new TaskCompletionSource();
         _holdNextStatement = hold;
+        _statementStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var storingFirst = Submit(1, first);
-        await Settle();
+        await _statementStarted.Task.WaitAsync(LongWait, Cancel);
         var storingOne = Submit(one.Delivery, one.Batch);
         var storingOther = Submit(other.Delivery, other.Batch);
         await Settle();
@@ -97,7 +113,10 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
         return (storingFirst, storingOne, storingOther);
     }
 
-    /// <summary>Lets the sequencer's loop run up to the point where it would store (or wait).</summary>
+    /// <summary>
+    /// Lets the sequencer's loop run up to the point where it would store or wait. Only used before asserting that
+    /// something is still waiting, which a slower machine cannot turn into a pass: the waits here are 30 s.
+    /// </summary>
     private static Task Settle() => Task.Delay(TimeSpan.FromMilliseconds(100), Cancel);
 
     [Fact]
@@ -116,13 +135,13 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_consumers_second_delivery_waits_for_its_first_even_when_it_arrives_first()
+    public async Task A_channels_second_delivery_waits_for_its_first_even_when_it_arrives_first()
     {
         var (first, second) = (Batch(), Batch());
 
         var storingSecond = Submit(2, second);
         await Settle();
-        storingSecond.IsCompleted.ShouldBeFalse("the broker numbers a consumer's deliveries from 1");
+        storingSecond.IsCompleted.ShouldBeFalse("the broker numbers a channel's deliveries from 1");
         await Submit(1, first);
         await storingSecond;
 
@@ -136,25 +155,27 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
 
         var (storingFirst, storingThird, storingSecond) = await WhileTheFirstIsStoredAsync(first, (3, third), (2, second));
 
-        (await storingFirst).Select(result => result.Message.Id).ShouldBe(first.Select(message => message.Id));
-        (await storingSecond).Select(result => result.Message.Id).ShouldBe(second.Select(message => message.Id));
-        (await storingThird).Select(result => result.Message.Id).ShouldBe(third.Select(message => message.Id));
+        (await storingFirst).Results.Select(result => result.Message.Id).ShouldBe(first.Select(message => message.Id));
+        (await storingSecond).Results.Select(result => result.Message.Id).ShouldBe(second.Select(message => message.Id));
+        (await storingThird).Results.Select(result => result.Message.Id).ShouldBe(third.Select(message => message.Id));
         _statements.Count.ShouldBe(2);
         _statements[1].ShouldBe(second.Concat(third).Select(message => message.Id));
-        (await storingThird).Select(result => result.Message.Seq).ShouldBe([4L, 5L, 6L]);
+        (await storingThird).Results.Select(result => result.Message.Seq).ShouldBe([4L, 5L, 6L]);
     }
 
     [Fact]
     public async Task A_delivery_that_never_comes_holds_the_later_ones_only_for_the_order_wait()
     {
-        await DisposeAsync();
-        await StartAsync(TimeSpan.FromMilliseconds(200));
+        await RestartAsync(new DeliveryOptions { StoreOrderWait = TimeSpan.FromSeconds(2) });
         await Submit(1, Batch());
 
         var later = Batch();
-        var results = await Submit(3, later).WaitAsync(LongWait, Cancel);
+        var storingLater = Submit(3, later);
+        await Settle();
+        storingLater.IsCompleted.ShouldBeFalse("it waits for delivery 2 first");
+        var stored = await storingLater.WaitAsync(LongWait, Cancel);
 
-        results.Single().Message.Id.ShouldBe(later[0].Id);
+        stored.Results.Single().Message.Id.ShouldBe(later[0].Id);
     }
 
     [Fact]
@@ -167,34 +188,54 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
 
         await storingFirst;
         await Should.ThrowAsync<InvalidOperationException>(storingPoisoned);
-        (await storingHealthy).Single().Message.Id.ShouldBe(healthy[0].Id);
+        (await storingHealthy).Results.Single().Message.Id.ShouldBe(healthy[0].Id);
         StoredInOrder().ShouldBe([first[0].Id, healthy[0].Id]);
+        _statements.Count.ShouldBe(2, "the first alone, then the healthy one alone after the pair failed together");
     }
 
     [Fact]
-    public async Task A_retried_batch_is_stored_at_once_without_waiting_for_the_ones_after_it()
+    public async Task A_statement_that_fails_for_a_passing_reason_is_tried_again_before_anything_behind_it()
     {
-        var (first, second) = (Batch(), Batch());
-        _poison = first[0].Id;
-        await Should.ThrowAsync<InvalidOperationException>(Submit(1, first));
-        await Submit(2, second);
+        await RestartAsync(new DeliveryOptions { StoreOrderWait = LongWait, RetryMinInterval = TimeSpan.FromMilliseconds(10) });
+        var (first, second, third) = (Batch(), Batch(), Batch());
+        _timeoutsToThrow = 2;
 
-        _poison = null;
-        await Submit(1, first).WaitAsync(LongWait, Cancel);
+        var (storingFirst, storingSecond, storingThird) = await WhileTheFirstIsStoredAsync(first, (2, second), (3, third));
 
-        StoredInOrder().ShouldBe([second[0].Id, first[0].Id]);
+        await Task.WhenAll(storingFirst, storingSecond, storingThird).WaitAsync(LongWait, Cancel);
+        StoredInOrder().ShouldBe([first[0].Id, second[0].Id, third[0].Id]);
     }
 
     [Fact]
-    public async Task A_new_consumer_numbers_its_deliveries_from_one_without_waiting_for_the_old_numbering()
+    public async Task After_its_tries_run_out_a_failed_batch_is_still_stored_before_the_ones_behind_it()
+    {
+        await RestartAsync(new DeliveryOptions { StoreOrderWait = LongWait, RetryLimit = 0 });
+        var (first, second) = (Batch(), Batch());
+        _timeoutsToThrow = 1;
+        await Should.ThrowAsync<TimeoutException>(Submit(1, first));
+
+        var storingSecond = Submit(2, second);
+        await Settle();
+        storingSecond.IsCompleted.ShouldBeFalse("the consume call's retry brings the first back");
+        await Submit(1, first);
+        await storingSecond;
+
+        StoredInOrder().ShouldBe([first[0].Id, second[0].Id]);
+    }
+
+    [Fact]
+    public async Task A_new_channel_numbers_its_deliveries_from_one_and_a_late_call_from_the_old_one_does_not_reset_it()
     {
         await Submit(1, Batch());
         await Submit(2, Batch());
+        var reconnected = new object();
 
-        var afterReconnect = Batch();
-        var results = await Submit(1, afterReconnect, consumer: "consumer-2").WaitAsync(LongWait, Cancel);
+        await Submit(1, Batch(), reconnected).WaitAsync(LongWait, Cancel);
+        var storingThird = Submit(3, Batch(), reconnected);
+        await Submit(3, Batch()).WaitAsync(LongWait, Cancel);
+        await Settle();
 
-        results.Single().Message.Id.ShouldBe(afterReconnect[0].Id);
+        storingThird.IsCompleted.ShouldBeFalse("the new channel still waits for its delivery 2");
     }
 
     [Fact]
@@ -204,9 +245,21 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
         var storingThird = Submit(3, Batch());
 
         var unordered = Batch();
-        var results = await _sequencer.StoreAsync(null, unordered, Cancel).WaitAsync(LongWait, Cancel);
+        var stored = await _sequencer.StoreAsync(null, unordered, Cancel).WaitAsync(LongWait, Cancel);
 
-        results.Single().Message.Id.ShouldBe(unordered[0].Id);
+        stored.Results.Single().Message.Id.ShouldBe(unordered[0].Id);
         storingThird.IsCompleted.ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task Once_stopped_it_refuses_new_batches_and_gives_back_the_waiting_ones()
+    {
+        await Submit(1, Batch());
+        var waiting = Submit(3, Batch());
+
+        await _sequencer.StopAsync(Cancel);
+
+        await Should.ThrowAsync<OperationCanceledException>(waiting);
+        await Should.ThrowAsync<OperationCanceledException>(Submit(2, Batch()));
     }
 }

@@ -5,6 +5,7 @@ using ChatPlatform.Delivery.Telemetry;
 using ChatPlatform.ServiceDefaults.Telemetry;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using MassTransit;
+using MassTransit.RabbitMqTransport;
 using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Delivery.Messages;
@@ -49,12 +50,10 @@ public sealed class MessagesSubmittedConsumer(
                 await store.RejectAsync(submitted, Rejections.Invalid, context.CancellationToken);
             }
 
-            var started = Stopwatch.GetTimestamp();
-            var results = await sequencer.StoreAsync(PositionOf(context), valid, context.CancellationToken);
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            for (var index = 0; index < results.Count; index++)
+            var stored = await sequencer.StoreAsync(PositionOf(context), valid, context.CancellationToken);
+            for (var index = 0; index < stored.Results.Count; index++)
             {
-                Record(results[index], valid[index], elapsed, spans[index]);
+                Record(stored.Results[index], valid[index], stored.Statement, spans[index]);
             }
         }
         finally
@@ -66,9 +65,11 @@ public sealed class MessagesSubmittedConsumer(
         }
     }
 
+    /// <summary>The delivery's number on its channel; the broker numbers a channel's deliveries in queue order.</summary>
     private static QueuePosition? PositionOf(ConsumeContext context) =>
-        context.TryGetPayload<RabbitMqBasicConsumeContext>(out var delivery)
-            ? new QueuePosition(delivery.ConsumerTag, delivery.DeliveryTag)
+        context.ReceiveContext.TryGetPayload<ChannelContext>(out var channel)
+        && context.TryGetPayload<RabbitMqBasicConsumeContext>(out var delivery)
+            ? new QueuePosition(channel, delivery.DeliveryTag)
             : null;
 
     /// <summary>One span per message in its own trace, each beside the others under the broker's consume span.</summary>

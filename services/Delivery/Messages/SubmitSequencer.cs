@@ -1,73 +1,98 @@
+using System.Diagnostics;
 using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Storage;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace ChatPlatform.Delivery.Messages;
 
-/// <summary>Where a batch sat in the queue: RabbitMQ numbers one consumer's deliveries 1, 2, 3… in queue order.</summary>
-public readonly record struct QueuePosition(string Consumer, ulong Delivery);
+/// <summary>
+/// Where a batch sat in the queue: RabbitMQ numbers the deliveries on one channel 1, 2, 3… in queue order. The
+/// channel is compared by reference: a channel opened again after a reconnect numbers from 1 again.
+/// </summary>
+public readonly record struct QueuePosition(object Channel, ulong Delivery);
 
 /// <summary>Stores messages in one statement; the results are in the messages' order.</summary>
 public delegate Task<IReadOnlyList<StoreResult>> StoreMessages(IReadOnlyList<MessageSubmitted> messages, CancellationToken cancellationToken);
+
+/// <summary>A batch's results, in the batch's order, and how long the statement that stored it took.</summary>
+public sealed record StoredBatch(IReadOnlyList<StoreResult> Results, TimeSpan Statement);
 
 /// <summary>
 /// Stores the submitted batches this instance has in hand in the order the queue delivered them, together in one
 /// statement. The broker hands batches to several consume calls at once, and those reach this point in any order;
 /// stored as they came, a sender's later message could take a lower seq than its earlier one, and show above it on
 /// every screen. So a batch waits here for the deliveries before it (at most <see cref="DeliveryOptions.StoreOrderWait"/>,
-/// for one the endpoint took elsewhere, such as to its error queue), and whatever waits goes into the next statement.
-/// One statement at a time also means one commit for many relay batches under load.
+/// for one that never reaches the store), and whatever waits goes into the next statement. A statement that fails
+/// for a passing reason (PostgreSQL restarting) is tried again here, with everything behind it waiting, so the
+/// retries cannot overtake each other; one that fails otherwise is split, so one bad batch fails alone.
 /// </summary>
 public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOptions> options, TimeProvider clock, ILogger<SubmitSequencer> logger)
     : BackgroundService
 {
     private readonly Lock _gate = new();
     private readonly SortedList<ulong, Entry> _inOrder = [];
-    // Batches with no position (another transport) or from a consumer that is no longer the current one.
+    // Batches with no position (another transport) or from a channel that is no longer the current one.
     private readonly List<Entry> _anyOrder = [];
+    private readonly HashSet<object> _retiredChannels = new(ReferenceEqualityComparer.Instance);
     private readonly SemaphoreSlim _arrived = new(0);
-    private string? _consumer;
-    // The delivery of the current consumer expected next.
-    private ulong _next;
+    private object? _channel;
+    private ulong _next = 1;
     private long? _gapSeenAt;
+    private bool _stopped;
 
     /// <summary>Completes when the batch is stored, with its messages' results in the batch's order.</summary>
-    public async Task<IReadOnlyList<StoreResult>> StoreAsync(
-        QueuePosition? position, IReadOnlyList<MessageSubmitted> messages, CancellationToken cancellationToken)
+    public async Task<StoredBatch> StoreAsync(QueuePosition? position, IReadOnlyList<MessageSubmitted> messages, CancellationToken cancellationToken)
     {
         var entry = new Entry(position, messages);
         lock (_gate)
         {
-            if (position is not { } at)
+            if (_stopped)
             {
-                _anyOrder.Add(entry);
+                // The broker gets the batch back and hands it to the instance that takes over.
+                throw new OperationCanceledException("The store is stopping.");
             }
-            else
-            {
-                if (at.Consumer != _consumer)
-                {
-                    // A new consumer (the instance started, the broker restarted, or this instance became the active
-                    // consumer) has a channel of its own, whose deliveries the broker numbers from 1; even its first
-                    // ones can reach this point in either order. What still waits from the old one is not held back.
-                    _anyOrder.AddRange(_inOrder.Values);
-                    _inOrder.Clear();
-                    _consumer = at.Consumer;
-                    _next = 1;
-                    _gapSeenAt = null;
-                }
 
-                // A redelivery of a position still waiting replaces it: the first consume call has given up.
-                if (_inOrder.Remove(at.Delivery, out var replaced))
-                {
-                    replaced.Completion.TrySetCanceled(CancellationToken.None);
-                }
-
-                _inOrder.Add(at.Delivery, entry);
-            }
+            Enqueue(entry);
         }
 
         _arrived.Release();
         return await entry.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    private void Enqueue(Entry entry)
+    {
+        if (entry.Position is not { } at || _retiredChannels.Contains(at.Channel))
+        {
+            // A late call from a channel that was replaced: nothing after it on that channel will come.
+            _anyOrder.Add(entry);
+            return;
+        }
+
+        if (!ReferenceEquals(at.Channel, _channel))
+        {
+            // A new channel (the instance started, the broker restarted, or this instance became the active
+            // consumer) numbers from 1; even its first deliveries can reach this point in either order. What still
+            // waits from the old one is not held back by the new numbering.
+            if (_channel is not null)
+            {
+                _retiredChannels.Add(_channel);
+            }
+
+            _anyOrder.AddRange(_inOrder.Values);
+            _inOrder.Clear();
+            _channel = at.Channel;
+            _next = 1;
+            _gapSeenAt = null;
+        }
+
+        // A redelivery of a position still waiting replaces it: the first consume call has given up.
+        if (_inOrder.Remove(at.Delivery, out var replaced))
+        {
+            replaced.Completion.TrySetCanceled(CancellationToken.None);
+        }
+
+        _inOrder.Add(at.Delivery, entry);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -79,27 +104,28 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
                 var ready = TakeReady(out var waitFor);
                 if (ready.Count > 0)
                 {
-                    await StoreAsync(ready, stoppingToken);
+                    await StoreReadyAsync(ready, stoppingToken);
                     continue;
                 }
 
-                if (waitFor is { } wait)
-                {
-                    await _arrived.WaitAsync(wait, stoppingToken);
-                }
-                else
-                {
-                    await _arrived.WaitAsync(stoppingToken);
-                }
+                await (waitFor is { } wait ? _arrived.WaitAsync(wait, stoppingToken) : _arrived.WaitAsync(stoppingToken));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+        catch (Exception exception)
+        {
+            logger.LogCritical(exception, "The submit sequencer stopped; submitted messages go back to the broker");
+        }
+        finally
+        {
             lock (_gate)
             {
+                _stopped = true;
                 foreach (var entry in _anyOrder.Concat(_inOrder.Values))
                 {
-                    entry.Completion.TrySetCanceled(stoppingToken);
+                    entry.Completion.TrySetCanceled(CancellationToken.None);
                 }
             }
         }
@@ -137,60 +163,121 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
 
                 ready.Add(_inOrder.Values[0]);
                 _inOrder.RemoveAt(0);
-                _next = Math.Max(_next, first + 1);
-                _gapSeenAt = null;
+                if (first >= _next)
+                {
+                    _next = first + 1;
+                    _gapSeenAt = null;
+                }
             }
 
             return ready;
         }
     }
 
-    private async Task StoreAsync(List<Entry> ready, CancellationToken stoppingToken)
+    private async Task StoreReadyAsync(List<Entry> ready, CancellationToken stoppingToken)
     {
         try
         {
-            Complete(ready, await store(ready.SelectMany(entry => entry.Messages).ToList(), stoppingToken));
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-        {
-            if (ready.Count == 1)
-            {
-                ready[0].Completion.TrySetException(exception);
-                return;
-            }
-
-            // One bad batch must not fail the others stored with it: each is tried alone (in order), and only what
-            // fails then goes back to its consume call's retry.
-            logger.LogWarning(exception, "Storing {Count} batches together failed; storing them one by one", ready.Count);
-            foreach (var entry in ready)
+            var messages = ready.SelectMany(entry => entry.Messages).ToList();
+            for (var attempt = 1; ; attempt++)
             {
                 try
                 {
-                    entry.Completion.TrySetResult(await store(entry.Messages, stoppingToken));
+                    var started = Stopwatch.GetTimestamp();
+                    var results = await store(messages, stoppingToken);
+                    Complete(ready, results, Stopwatch.GetElapsedTime(started));
+                    return;
                 }
-                catch (Exception single) when (single is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                catch (Exception exception) when (IsTransient(exception) && attempt <= options.Value.RetryLimit && !stoppingToken.IsCancellationRequested)
                 {
-                    entry.Completion.TrySetException(single);
+                    var delay = RetryDelay(attempt);
+                    logger.LogWarning(exception, "Storing {Count} submitted batches failed (try {Attempt}); trying again in {Delay}", ready.Count, attempt, delay);
+                    await Task.Delay(delay, clock, stoppingToken);
                 }
             }
+        }
+        catch (Exception exception) when (IsTransient(exception) && !stoppingToken.IsCancellationRequested)
+        {
+            // Out of tries: the consume calls' own retries bring the batches back, in any order; the ones after the
+            // first of them wait for it again.
+            Rewind(ready);
+            foreach (var entry in ready)
+            {
+                entry.Completion.TrySetException(exception);
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+        {
+            await StoreOneByOneAsync(ready, exception, stoppingToken);
         }
         finally
         {
             // Stopping mid-statement: the consume calls give their batches back to the broker.
             foreach (var entry in ready)
             {
-                entry.Completion.TrySetCanceled(stoppingToken);
+                entry.Completion.TrySetCanceled(CancellationToken.None);
             }
         }
     }
 
-    private static void Complete(List<Entry> ready, IReadOnlyList<StoreResult> results)
+    /// <summary>One bad batch must not fail the others stored with it: each is tried alone, in order.</summary>
+    private async Task StoreOneByOneAsync(List<Entry> ready, Exception exception, CancellationToken stoppingToken)
+    {
+        if (ready.Count == 1)
+        {
+            ready[0].Completion.TrySetException(exception);
+            return;
+        }
+
+        logger.LogWarning(exception, "Storing {Count} batches together failed; storing them one by one", ready.Count);
+        foreach (var entry in ready)
+        {
+            try
+            {
+                var started = Stopwatch.GetTimestamp();
+                var results = await store(entry.Messages, stoppingToken);
+                entry.Completion.TrySetResult(new StoredBatch(results, Stopwatch.GetElapsedTime(started)));
+            }
+            catch (Exception single) when (single is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                entry.Completion.TrySetException(single);
+            }
+        }
+    }
+
+    private void Rewind(List<Entry> failed)
+    {
+        lock (_gate)
+        {
+            foreach (var entry in failed)
+            {
+                if (entry.Position is { } at && ReferenceEquals(at.Channel, _channel) && at.Delivery < _next)
+                {
+                    _next = at.Delivery;
+                    _gapSeenAt = null;
+                }
+            }
+        }
+    }
+
+    private TimeSpan RetryDelay(int attempt)
+    {
+        var delay = options.Value.RetryMinInterval * Math.Pow(2, Math.Min(attempt - 1, 20));
+        return delay < options.Value.RetryMaxInterval ? delay : options.Value.RetryMaxInterval;
+    }
+
+    /// <summary>PostgreSQL away or restarting, a serialization failure, a timeout: worth the same statement again.</summary>
+    internal static bool IsTransient(Exception exception) =>
+        exception is NpgsqlException { IsTransient: true } or TimeoutException
+        || (exception.InnerException is { } inner && IsTransient(inner));
+
+    private static void Complete(List<Entry> ready, IReadOnlyList<StoreResult> results, TimeSpan statement)
     {
         var offset = 0;
         foreach (var entry in ready)
         {
             var count = entry.Messages.Count;
-            entry.Completion.TrySetResult(results.Skip(offset).Take(count).ToList());
+            entry.Completion.TrySetResult(new StoredBatch(results.Skip(offset).Take(count).ToList(), statement));
             offset += count;
         }
     }
@@ -203,7 +290,6 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
 
     internal sealed record Entry(QueuePosition? Position, IReadOnlyList<MessageSubmitted> Messages)
     {
-        public TaskCompletionSource<IReadOnlyList<StoreResult>> Completion { get; } =
-            new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<StoredBatch> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
