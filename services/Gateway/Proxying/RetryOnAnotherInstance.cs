@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 using Yarp.ReverseProxy.Model;
 
@@ -6,10 +7,10 @@ namespace ChatPlatform.Gateway.Proxying;
 /// <summary>
 /// An instance that just died still looks healthy until the active health check has failed it twice (up to about
 /// ten seconds), and every request the balancer sends it meanwhile would be a 502: a history page, or a client's
-/// reconnect after that very instance dropped it. When the connection to it could not even be made, nothing
-/// reached it and nothing of the response was sent, so the request goes to one of the other instances instead.
-/// Only GET and HEAD (WebSocket upgrades included): they carry no body that was already read. YARP has no retry of
-/// its own (dotnet/yarp#56).
+/// reconnect after that very instance dropped it. When the request to it failed before any response came back (the
+/// connection refused, or reset before the headers), the request goes to one of the other instances instead. Only
+/// reads and WebSocket upgrades (GET, HEAD, or an HTTP/2 extended CONNECT): they carry no body, and a read the dead
+/// instance may have seen is safe to repeat. YARP has no retry of its own (dotnet/yarp#56).
 /// </summary>
 public static class RetryOnAnotherInstance
 {
@@ -49,5 +50,7 @@ public static class RetryOnAnotherInstance
     internal static bool CanRetry(HttpContext context) =>
         context.GetForwarderErrorFeature() is { Error: ForwarderError.Request }
         && !context.Response.HasStarted
-        && (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method));
+        && (HttpMethods.IsGet(context.Request.Method)
+            || HttpMethods.IsHead(context.Request.Method)
+            || context.Features.Get<IHttpExtendedConnectFeature>() is { IsExtendedConnect: true });
 }
