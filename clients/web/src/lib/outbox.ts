@@ -85,23 +85,38 @@ export class Outbox {
     return this.pending.size;
   }
 
-  /** Messages to write to the relay now, oldest first. */
+  /** Messages to write to the relay now (or whose wait for `accepted` ran out), oldest first. */
   due(now: number): PendingMessage[] {
-    return [...this.pending.values()]
-      .filter((message) => {
-        const dueAt = this.schedule.get(message.id)?.dueAt;
-        return dueAt !== undefined && dueAt <= now;
-      })
-      .sort((a, b) => a.sentAt - b.sentAt);
+    return this.effectiveSchedule()
+      .filter(({ dueAt }) => dueAt <= now)
+      .map(({ message }) => message);
   }
 
   /** The earliest time something is due, for the client's timer. */
   nextDueAt(): number | undefined {
-    let next: number | undefined;
-    for (const { dueAt } of this.schedule.values()) {
-      if (dueAt !== undefined && (next === undefined || dueAt < next)) next = dueAt;
-    }
-    return next;
+    const times = this.effectiveSchedule().map(({ dueAt }) => dueAt);
+    return times.length === 0 ? undefined : Math.min(...times);
+  }
+
+  /**
+   * When each message is really due, oldest first. The room's order (seq) follows the order the relay takes sends
+   * in, so a message waiting to be sent (again) holds back every later one: after a failure, each message's own
+   * backoff (with jitter) would otherwise let a later one go first and be stored above it. A message written and
+   * waiting for `accepted` holds nothing back (it is on the wire, in order), and neither does one shown failed
+   * (only the user's retry sends it again).
+   */
+  private effectiveSchedule(): { message: PendingMessage; dueAt: number }[] {
+    const waiting = [...this.pending.values()]
+      .filter((message) => this.schedule.get(message.id)?.dueAt !== undefined)
+      .sort((a, b) => a.sentAt - b.sentAt);
+    let heldUntil = Number.NEGATIVE_INFINITY;
+    return waiting.map((message) => {
+      const schedule = this.schedule.get(message.id) as Schedule & { dueAt: number };
+      if (schedule.awaiting) return { message, dueAt: schedule.dueAt };
+      const dueAt = Math.max(schedule.dueAt, heldUntil);
+      heldUntil = dueAt;
+      return { message, dueAt };
+    });
   }
 
   /** The send was written to an open socket: wait for `accepted`, else it counts as a failed attempt. */

@@ -72,6 +72,34 @@ describe('Outbox', () => {
     expect(outbox.isAwaiting('a')).toBe(false);
   });
 
+  it('keeps the send order when failed messages back off: a later one waits for the earlier one', async () => {
+    // Jitter makes the earlier message's retry come later than the later one's: 1,000 ms against 500 ms.
+    const draws = [1, 0];
+    const outbox = new Outbox(new MemoryOutboxStorage(), { ...options, retry: { initialMs: 1_000, maxMs: 10_000, jitter: 0.5 } }, () => draws.shift() ?? 0);
+    await outbox.add(message('a', 1), 0);
+    await outbox.add(message('b', 2), 0);
+    outbox.transmitted('a', 0);
+    outbox.transmitted('b', 0);
+    await outbox.attemptFailed('a', 0, 'unavailable');
+    await outbox.attemptFailed('b', 0, 'unavailable');
+
+    expect(outbox.due(500)).toEqual([]);
+    expect(outbox.nextDueAt()).toBe(1_000);
+    expect(outbox.due(1_000).map((pending) => pending.id)).toEqual(['a', 'b']);
+  });
+
+  it('does not hold later messages back for one that is only waiting for its accepted, or one shown failed', async () => {
+    const outbox = new Outbox(new MemoryOutboxStorage(), { ...options, maxAttempts: 1 });
+    await outbox.add(message('a', 1), 0);
+    await outbox.add(message('b', 2), 0);
+    await outbox.add(message('c', 3), 0);
+    outbox.transmitted('a', 0);
+    await outbox.attemptFailed('b', 0, 'unavailable');
+
+    expect(outbox.get('b')?.failed).toBe(true);
+    expect(outbox.due(0).map((pending) => pending.id)).toEqual(['c']);
+  });
+
   it('forgets a message once its stored copy came back', async () => {
     const storage = new MemoryOutboxStorage();
     const outbox = new Outbox(storage, options);
