@@ -56,6 +56,9 @@ public static class MessagingExtensions
         builder.Services.AddMassTransit(bus =>
         {
             bus.SetKebabCaseEndpointNameFormatter();
+            // MassTransit 8.5 reports usage to masstransit.io by default: an outbound call from every operator's
+            // deployment that nobody asked for (and a failed DNS lookup in each log where there is no internet).
+            bus.DisableUsageTelemetry();
             configure?.Invoke(bus);
             bus.AddConfigureEndpointsCallback((_, name, endpoint) =>
             {
