@@ -25,8 +25,8 @@ public sealed class DeliveryOptions
     /// <summary>
     /// How long a submitted batch waits for one that was before it in the queue but has not reached the store yet.
     /// The broker hands batches to concurrent consume calls, and on a busy or cold instance one can lag the next by
-    /// tens of milliseconds; one that never comes (the endpoint moved it to its error queue) holds the rest this long,
-    /// then they are stored without it. Default 1 s.
+    /// tens of milliseconds; one that never comes (the endpoint could not read it, or its consume failed before the
+    /// store and its retries ran out) holds the rest this long, then they are stored without it. Default 1 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:30")]
     public TimeSpan StoreOrderWait { get; set; } = TimeSpan.FromSeconds(1);
