@@ -69,6 +69,7 @@ public class MessagePathFaultTests(ChatStack stack)
         var answeredAt = frames.FindIndex(AnswersTheSubscribe);
         frames[answeredAt].GetProperty("type").GetString().ShouldBe("error", "storage was away, so the replay could not finish");
         frames[answeredAt].GetProperty("code").GetString().ShouldBe("unavailable");
+        frames[answeredAt].GetProperty("roomId").GetString().ShouldBe(room, "a client with several rooms knows which one to subscribe again");
         frames.FindIndex(frame => frame.GetProperty("type").GetString() == "accepted" && frame.GetProperty("id").GetGuid() == id)
             .ShouldBeLessThan(answeredAt, "the send was taken while the replay still waited");
         await alice.SubscribeAsync(room);

@@ -17,7 +17,8 @@ public sealed record PongFrame() : ServerFrame("pong");
 /// <param name="Code">invalid, forbidden, too-large, rate-limited, id-conflict, unavailable, unknown-peer.</param>
 /// <param name="Message">For people: what was wrong.</param>
 /// <param name="Ref">The offending frame's id, or its type when it has no id.</param>
-public sealed record ErrorFrame(string Code, string Message, string? Ref = null) : ServerFrame("error");
+/// <param name="RoomId">The room the refused frame was about, where its type alone does not tell (a subscribe).</param>
+public sealed record ErrorFrame(string Code, string Message, string? Ref = null, string? RoomId = null) : ServerFrame("error");
 
 public static class ErrorCodes
 {

@@ -8,6 +8,7 @@ using ChatPlatform.Relay.Subscriptions;
 using ChatPlatform.Relay.Telemetry;
 using ChatPlatform.ServiceDefaults.Telemetry;
 using ChatPlatform.ServiceDefaults.WebSockets;
+using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Relay.Connections;
@@ -158,7 +159,7 @@ public sealed class RelayProtocol(
         if (Interlocked.Increment(ref replays.Value) > options.Value.MaxSubscriptions)
         {
             Interlocked.Decrement(ref replays.Value);
-            Refuse(session, new ErrorFrame(ErrorCodes.RateLimited, $"At most {options.Value.MaxSubscriptions} replays at once; wait for \"subscribed\".", frame.Type));
+            Refuse(session, new ErrorFrame(ErrorCodes.RateLimited, $"At most {options.Value.MaxSubscriptions} replays at once; wait for \"subscribed\".", frame.Type, roomId));
             return;
         }
 
@@ -226,9 +227,12 @@ public sealed class RelayProtocol(
         {
             if (subscriptions.Remove(session, roomId, subscription) && !session.IsClosing)
             {
-                metrics.Failed("history-unavailable");
-                logger.LogWarning(exception, "Replay of {RoomId} for {ClientId} failed", roomId, session.ClientId);
-                session.Send(new ErrorFrame(ErrorCodes.Unavailable, "Stored messages could not be read; subscribe again.", "subscribe"));
+                // Storage or the broker away is expected now and then; anything else is a bug here, logged as one.
+                // The client is told the same either way: subscribing again is what recovers.
+                var storageAway = exception is MassTransitException or TimeoutException;
+                metrics.Failed(storageAway ? "history-unavailable" : "replay-failed");
+                logger.Log(storageAway ? LogLevel.Warning : LogLevel.Error, exception, "Replay of {RoomId} for {ClientId} failed", roomId, session.ClientId);
+                session.Send(new ErrorFrame(ErrorCodes.Unavailable, "Stored messages could not be read; subscribe again.", "subscribe", roomId));
             }
         }
         finally

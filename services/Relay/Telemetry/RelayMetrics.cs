@@ -14,7 +14,7 @@ public sealed class RelayMetrics
         [ErrorCodes.Invalid, ErrorCodes.Forbidden, ErrorCodes.TooLarge, ErrorCodes.RateLimited];
 
     /// <summary>unconfirmed: the broker did not confirm a send; unacked: a client never acknowledged a push.</summary>
-    public static readonly string[] FailureReasons = ["unconfirmed", "unacked", "history-unavailable"];
+    public static readonly string[] FailureReasons = ["unconfirmed", "unacked", "history-unavailable", "replay-failed"];
 
     private readonly Counter<long> _accepted;
     private readonly Counter<long> _rejected;

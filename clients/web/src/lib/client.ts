@@ -295,7 +295,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       }
       this.render();
       this.pumpOutbox();
-    } else if (ref === 'subscribe' && (frame.code === 'unavailable' || frame.code === 'rate-limited')) {
+    } else if (ref === 'subscribe' && (frame.roomId ?? this.options.roomId) === this.options.roomId && (frame.code === 'unavailable' || frame.code === 'rate-limited')) {
       clearTimeout(this.subscribeTimer);
       this.subscribeTimer = setTimeout(() => this.relay.send({ type: 'subscribe', roomId: this.options.roomId, afterSeq: this.timeline.contiguousSeq }), 1_000);
     } else if ((ref === 'ack' || ref === 'read') && frame.code === 'rate-limited') {

@@ -6,6 +6,8 @@ export interface ErrorFrame {
   code: string;
   message: string;
   ref?: string;
+  /** The room a refused subscribe was for. */
+  roomId?: string;
 }
 
 /** A stored message as the relay pushes it: the data-channel copy plus the room's seq. */
