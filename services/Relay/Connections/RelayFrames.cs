@@ -3,7 +3,14 @@ using ChatPlatform.ServiceDefaults.WebSockets;
 
 namespace ChatPlatform.Relay.Connections;
 
-public sealed record WelcomeFrame(string ClientId, string User) : ServerFrame("welcome");
+/// <summary>
+/// The first frame on a relay socket. It carries the connection's frame budget, so a client flushing a long outbox
+/// paces itself under it instead of having frames refused.
+/// </summary>
+public sealed record WelcomeFrame(string ClientId, string User, FrameLimits Limits) : ServerFrame("welcome");
+
+/// <summary>Frames a client may send at once, then per second, before they are refused as rate-limited.</summary>
+public sealed record FrameLimits(int FrameBurst, int FramesPerSecond);
 
 /// <summary>The broker confirmed the message: it will be stored even if this relay dies now.</summary>
 public sealed record AcceptedFrame(Guid Id, string RoomId) : ServerFrame("accepted");

@@ -25,6 +25,7 @@ public sealed class RelayProtocol(
     CursorBatcher cursors,
     RelayMetrics metrics,
     IOptions<RelayOptions> options,
+    IOptions<ChatWebSocketOptions> sockets,
     TimeProvider clock,
     ILogger<RelayProtocol> logger) : IChatProtocol
 {
@@ -35,7 +36,8 @@ public sealed class RelayProtocol(
 
     public ValueTask OnConnectedAsync(WebSocketSession session)
     {
-        session.Send(new WelcomeFrame(session.ClientId, session.User.Name));
+        session.Send(new WelcomeFrame(
+            session.ClientId, session.User.Name, new FrameLimits(sockets.Value.FrameBurst, sockets.Value.FramesPerSecond)));
         return ValueTask.CompletedTask;
     }
 

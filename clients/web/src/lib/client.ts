@@ -11,6 +11,7 @@ import {
   type SignalingClientFrame,
   type StoredMessageFrame,
 } from './protocol';
+import { defaultFrameLimits, readFrameLimits, SendBudget } from './send-budget';
 import { ReconnectingSocket } from './socket';
 import { Timeline, type TimelineMessage } from './timeline';
 
@@ -70,6 +71,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
   private renderTimer?: ReturnType<typeof setTimeout>;
   private subscribeTimer?: ReturnType<typeof setTimeout>;
   private gapTimer?: ReturnType<typeof setTimeout>;
+  private readonly sendBudget = new SendBudget(defaultFrameLimits, Date.now());
   private pumping = false;
   private pumpAgain = false;
   private telemetryTimer?: ReturnType<typeof setInterval>;
@@ -247,6 +249,9 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     const frame = readRelayFrame(text);
     if (!frame) return;
     switch (frame.type) {
+      case 'welcome':
+        this.sendBudget.setLimits(readFrameLimits(frame.limits) ?? defaultFrameLimits, Date.now());
+        break;
       case 'message':
         this.onStored(frame);
         break;
@@ -330,17 +335,22 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     // With the socket down nothing is sent and no silence is counted: the reconnect makes everything due again.
     if (this.relay.state !== 'open') return;
     const now = Date.now();
+    let pacedUntil: number | undefined;
     for (const pending of this.outbox.due(now)) {
       if (this.outbox.isAwaiting(pending.id)) {
         if (await this.outbox.attemptFailed(pending.id, now, 'no answer from the relay')) {
           this.timeline.markFailed(pending.id, 'no answer from the relay');
           this.render();
         }
+      } else if (pacedUntil !== undefined || !this.sendBudget.take(now)) {
+        // Over the frame budget: this one and every later one wait, in order, for the budget to refill.
+        pacedUntil ??= this.sendBudget.nextAt(now);
       } else if (this.relay.send({ type: 'send', id: pending.id, roomId: pending.roomId, text: pending.text, sentAt: pending.sentAt })) {
         this.outbox.transmitted(pending.id, now);
       }
     }
-    const next = this.outbox.nextDueAt();
+    // Paced, the messages left are already due: the budget, not their schedule, says when the pump runs again.
+    const next = pacedUntil ?? this.outbox.nextDueAt();
     if (next !== undefined) this.outboxTimer = setTimeout(() => this.pumpOutbox(), Math.max(0, next - Date.now()));
   }
 

@@ -25,7 +25,7 @@ export interface ReceiptFrame {
 }
 
 export type RelayServerFrame =
-  | { type: 'welcome'; clientId: string; user: string }
+  | { type: 'welcome'; clientId: string; user: string; limits?: unknown }
   | { type: 'subscribed'; roomId: string; lastSeq: number }
   | { type: 'unsubscribed'; roomId: string }
   | { type: 'accepted'; id: string; roomId: string }

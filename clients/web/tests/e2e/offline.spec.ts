@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { closeAll, expectOnceInOrder, expectOwnDelivered, openPair, texts, type, waitForStoredTexts } from './support';
+import { closeAll, expectOnceInOrder, expectOwnDelivered, openPair, sendMany, texts, type, waitForStoredTexts } from './support';
 
 test('a browser offline for 10 s while the other side sends gets everything once when it is back', async ({ browser }) => {
   const { alice, bob } = await openPair(browser, 'offline');
@@ -49,5 +49,23 @@ test('messages typed offline survive a reload while offline and are delivered on
   expectOnceInOrder(onBob, typed);
   await expect(alice.page.locator('[data-testid="message"][data-status="delivered"], [data-testid="message"][data-status="read"]')).toHaveCount(5);
   expectOnceInOrder(await waitForStoredTexts(alice.page, typed), typed);
+  await closeAll(alice, bob);
+});
+
+test('200 messages written offline arrive once each and in the order they were written, none failed', async ({ browser }) => {
+  const { alice, bob } = await openPair(browser, 'long-outbox');
+  await alice.context.setOffline(true);
+  await expect(alice.page.getByTestId('connection')).toHaveAttribute('data-state', 'offline');
+  const written = texts('written offline', 200);
+  await sendMany(alice.page, written);
+
+  const backAt = Date.now();
+  await alice.context.setOffline(false);
+  const onBob = await waitForStoredTexts(bob.page, written, 90_000);
+  console.log(`long outbox: bob had all ${written.length} messages ${Date.now() - backAt} ms after alice came back online`);
+  expectOnceInOrder(onBob, written);
+  // One sender: the room's order is the order she wrote them in.
+  expect(onBob.map((message) => message.text)).toEqual(written);
+  await expect(alice.page.locator('[data-testid="message"][data-status="failed"]')).toHaveCount(0);
   await closeAll(alice, bob);
 });
