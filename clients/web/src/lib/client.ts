@@ -217,7 +217,8 @@ export class ChatClient extends Emitter<ChatClientEvents> {
       this.acked = 0;
       this.read = 0;
       this.outbox.reconnected(Date.now());
-      this.pumpOutbox();
+      // The outbox goes once the welcome has stated this connection's frame budget.
+      this.sendBudget.empty(Date.now());
       this.scheduleAck();
       this.emit('connection', this.connectionState);
     });
@@ -251,6 +252,7 @@ export class ChatClient extends Emitter<ChatClientEvents> {
     switch (frame.type) {
       case 'welcome':
         this.sendBudget.setLimits(readFrameLimits(frame.limits) ?? defaultFrameLimits, Date.now());
+        this.pumpOutbox();
         break;
       case 'message':
         this.onStored(frame);

@@ -4,7 +4,7 @@ export interface FrameLimits {
   framesPerSecond: number;
 }
 
-/** The relay's defaults, used until its `welcome` says otherwise. */
+/** For a relay whose `welcome` states no limits: the library defaults, below what the relay is configured with. */
 export const defaultFrameLimits: FrameLimits = { frameBurst: 60, framesPerSecond: 20 };
 
 /**
@@ -30,6 +30,15 @@ export class SendBudget {
     this.capacity = Math.max(1, Math.floor(limits.frameBurst / 2));
     this.perMillisecond = Math.max(0.5, limits.framesPerSecond / 2) / 1_000;
     this.tokens = this.capacity;
+    this.updatedAt = now;
+  }
+
+  /**
+   * A new connection opened: nothing is sent until its `welcome` states the new connection's budget. Tokens left from
+   * the old connection would otherwise be spent on top of the new, full one.
+   */
+  empty(now: number): void {
+    this.tokens = 0;
     this.updatedAt = now;
   }
 

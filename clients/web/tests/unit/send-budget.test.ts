@@ -31,6 +31,16 @@ describe('SendBudget', () => {
 
     expect(Array.from({ length: 5 }, () => budget.take(0)).filter(Boolean).length).toBe(4);
   });
+
+  it('sends nothing between a new connection and its welcome, however much was left from the old one', () => {
+    const budget = new SendBudget({ frameBurst: 60, framesPerSecond: 20 }, 0);
+
+    budget.empty(0);
+
+    expect(budget.take(0)).toBe(false);
+    budget.setLimits({ frameBurst: 60, framesPerSecond: 20 }, 10);
+    expect(Array.from({ length: 40 }, () => budget.take(10)).filter(Boolean).length).toBe(30);
+  });
 });
 
 describe('readFrameLimits', () => {
