@@ -83,8 +83,8 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
             .Select(_ => new MessageSubmitted(Guid.CreateVersion7(), "room-1", "alice", "alice~abc123", "hello", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow))
             .ToArray();
 
-    private Task<StoredBatch> Submit(ulong delivery, MessageSubmitted[] batch, object? channel = null) =>
-        _sequencer.StoreAsync(new QueuePosition(channel ?? _channel, delivery), batch, Cancel);
+    private Task<StoredBatch> Submit(ulong delivery, MessageSubmitted[] batch, object? channel = null, bool firstAttempt = true) =>
+        _sequencer.StoreAsync(new QueuePosition(channel ?? _channel, delivery), batch, firstAttempt, Cancel);
 
     private List<Guid> StoredInOrder()
     {
@@ -217,10 +217,20 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
         var storingSecond = Submit(2, second);
         await Settle();
         storingSecond.IsCompleted.ShouldBeFalse("the consume call's retry brings the first back");
-        await Submit(1, first);
+        await Submit(1, first, firstAttempt: false);
         await storingSecond;
 
         StoredInOrder().ShouldBe([first[0].Id, second[0].Id]);
+    }
+
+    [Fact]
+    public async Task A_consume_calls_own_retry_is_not_retried_again_here_so_the_two_schedules_do_not_multiply()
+    {
+        await RestartAsync(new DeliveryOptions { StoreOrderWait = LongWait, RetryMinInterval = TimeSpan.FromMilliseconds(10) });
+        _timeoutsToThrow = 1;
+
+        await Should.ThrowAsync<TimeoutException>(Submit(1, Batch(), firstAttempt: false));
+        _timeoutsToThrow.ShouldBe(0);
     }
 
     [Fact]
@@ -245,7 +255,7 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
         var storingThird = Submit(3, Batch());
 
         var unordered = Batch();
-        var stored = await _sequencer.StoreAsync(null, unordered, Cancel).WaitAsync(LongWait, Cancel);
+        var stored = await _sequencer.StoreAsync(null, unordered, firstAttempt: true, Cancel).WaitAsync(LongWait, Cancel);
 
         stored.Results.Single().Message.Id.ShouldBe(unordered[0].Id);
         storingThird.IsCompleted.ShouldBeFalse();

@@ -1,5 +1,6 @@
 using ChatPlatform.Gateway.Proxying;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace ChatPlatform.Gateway.Tests;
@@ -38,6 +39,24 @@ public class RetryOnAnotherInstanceTests
     [InlineData(ForwarderError.UpgradeResponseDestination)]
     public void A_failure_after_the_instance_answered_or_a_timeout_is_not_retried(ForwarderError error) =>
         RetryOnAnotherInstance.CanRetry(Failed("GET", error)).ShouldBeFalse();
+
+    private sealed record ExtendedConnect(bool IsExtendedConnect) : IHttpExtendedConnectFeature
+    {
+        public string? Protocol => IsExtendedConnect ? "websocket" : null;
+
+        public ValueTask<Stream> AcceptAsync() => throw new NotSupportedException();
+    }
+
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public void An_http2_websocket_upgrade_is_retried_and_a_plain_connect_is_not(bool isExtendedConnect, bool retried)
+    {
+        var context = Failed("CONNECT", ForwarderError.Request);
+        context.Features.Set<IHttpExtendedConnectFeature>(new ExtendedConnect(isExtendedConnect));
+
+        RetryOnAnotherInstance.CanRetry(context).ShouldBe(retried);
+    }
 
     [Fact]
     public void A_request_that_was_proxied_without_error_is_not_retried() =>

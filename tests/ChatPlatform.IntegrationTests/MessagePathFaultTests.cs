@@ -153,22 +153,32 @@ public class MessagePathFaultTests(ChatStack stack)
         await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
         var storedBefore = await stack.SumMetricAsync("chat_messages_stored_total", stack.Delivery);
 
-        // Several messages in flight at once, so the killed instance holds some it has not acknowledged.
-        var bursts = SendInBurstsAsync(alice, room, 96);
-        (await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 24, SendTimeout)).ShouldBeTrue();
-        // One instance takes the submitted queue at a time; the other stands by.
-        var (active, standby) = await stack.SumMetricAsync("chat_messages_stored_total", stack.Delivery) > storedBefore
-            ? (stack.Delivery, stack.Delivery2)
-            : (stack.Delivery2, stack.Delivery);
-        var standbyBefore = await stack.SumMetricAsync("chat_messages_stored_total", standby);
-        active.Kill();
+        ServiceProcess? active = null, standby = null;
+        var standbyBefore = 0.0;
+        // Killed right after a burst is written, so it dies with batches in hand that it has not acknowledged.
+        var bursts = SendInBurstsAsync(alice, room, 96, afterWriting: async burst =>
+        {
+            if (burst != 6)
+            {
+                return;
+            }
+
+            // One instance takes the submitted queue at a time; the other stands by. The first five bursts tell which.
+            (await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 20, SendTimeout)).ShouldBeTrue();
+            (active, standby) = await stack.SumMetricAsync("chat_messages_stored_total", stack.Delivery) > storedBefore
+                ? (stack.Delivery, stack.Delivery2)
+                : (stack.Delivery2, stack.Delivery);
+            standbyBefore = await stack.SumMetricAsync("chat_messages_stored_total", standby);
+            active.Kill();
+        });
         try
         {
             var (sent, resent) = await bursts;
+            active.ShouldNotBeNull("the Delivery that stored was killed mid-run");
             resent.ShouldBe(0, "a resend after later messages were accepted takes its place at the resend; the broker was up throughout");
             await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
             bob.DistinctMessagesIn(room).Select(m => m.Id).ShouldBe(sent, "stored in the order alice sent them");
-            (await stack.SumMetricAsync("chat_messages_stored_total", standby)).ShouldBeGreaterThan(standbyBefore, "the standby took over");
+            (await stack.SumMetricAsync("chat_messages_stored_total", standby!)).ShouldBeGreaterThan(standbyBefore, "the standby took over");
             // The gateway still counts the killed instance healthy for a few seconds: it must send these to the other.
             for (var request = 0; request < 10; request++)
             {
@@ -177,16 +187,21 @@ public class MessagePathFaultTests(ChatStack stack)
         }
         finally
         {
-            await stack.RestartAsync(active, "Delivery");
+            if (active is not null)
+            {
+                await stack.RestartAsync(active, "Delivery");
+            }
         }
     }
 
     /// <summary>
     /// Sends <paramref name="count"/> messages four at a time, each burst without waiting for its confirms, then waits
-    /// for them. Paced under a connection's frame rate (20 a second, acks included), so none is refused for it. A
-    /// message refused anyway is resent until accepted (nothing is lost) and counted.
+    /// for them; <paramref name="afterWriting"/> runs after each burst is written (with its number, from 1). Ten
+    /// messages a second, well under a connection's frame rate, so none is refused for it. A message refused anyway
+    /// is resent until accepted (nothing is lost) and counted.
     /// </summary>
-    private static async Task<(List<Guid> Sent, int Resent)> SendInBurstsAsync(RelayClient sender, string room, int count)
+    private static async Task<(List<Guid> Sent, int Resent)> SendInBurstsAsync(
+        RelayClient sender, string room, int count, Func<int, Task>? afterWriting = null)
     {
         const int burst = 4;
         var sent = new List<Guid>();
@@ -199,10 +214,15 @@ public class MessagePathFaultTests(ChatStack stack)
                 await sender.SendMessageAsync(id, room, $"message {sent.Count + ids.IndexOf(id) + 1}");
             }
 
+            if (afterWriting is not null)
+            {
+                await afterWriting(sent.Count / burst + 1);
+            }
+
             foreach (var id in ids)
             {
-                await RelayClient.WaitUntilAsync(() => sender.IsAccepted(id) || sender.ErrorsFor(id).Count > 0, SendTimeout);
-                if (!sender.IsAccepted(id))
+                var answered = await RelayClient.WaitUntilAsync(() => sender.IsAccepted(id) || sender.ErrorsFor(id).Count > 0, SendTimeout);
+                if (!answered || !sender.IsAccepted(id))
                 {
                     resent++;
                     await sender.SendUntilAcceptedAsync(id, room, "resent", SendTimeout);

@@ -150,7 +150,8 @@ public sealed class SubmitBatcherTests : IAsyncLifetime
                 _unconfirmed.Enqueue(confirmed);
             }
 
-            return confirmed.Task;
+            // The batcher's own timeout still applies, so a test that fails before confirming cannot hang the run.
+            return confirmed.Task.WaitAsync(args.Length > 1 && args[1] is CancellationToken cancellation ? cancellation : CancellationToken.None);
         }
     }
 }

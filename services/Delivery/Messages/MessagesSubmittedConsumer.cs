@@ -50,7 +50,7 @@ public sealed class MessagesSubmittedConsumer(
                 await store.RejectAsync(submitted, Rejections.Invalid, context.CancellationToken);
             }
 
-            var stored = await sequencer.StoreAsync(PositionOf(context), valid, context.CancellationToken);
+            var stored = await sequencer.StoreAsync(PositionOf(context), valid, context.GetRetryAttempt() == 0, context.CancellationToken);
             for (var index = 0; index < stored.Results.Count; index++)
             {
                 Record(stored.Results[index], valid[index], stored.Statement, spans[index]);

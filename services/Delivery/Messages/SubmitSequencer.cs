@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Storage;
 using Microsoft.Extensions.Options;
@@ -34,17 +35,22 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
     private readonly SortedList<ulong, Entry> _inOrder = [];
     // Batches with no position (another transport) or from a channel that is no longer the current one.
     private readonly List<Entry> _anyOrder = [];
-    private readonly HashSet<object> _retiredChannels = new(ReferenceEqualityComparer.Instance);
+    // Weak: a channel that was replaced must not be kept alive (with its connection) for the life of the process.
+    private readonly ConditionalWeakTable<object, object?> _retiredChannels = [];
     private readonly SemaphoreSlim _arrived = new(0);
     private object? _channel;
     private ulong _next = 1;
     private long? _gapSeenAt;
     private bool _stopped;
 
-    /// <summary>Completes when the batch is stored, with its messages' results in the batch's order.</summary>
-    public async Task<StoredBatch> StoreAsync(QueuePosition? position, IReadOnlyList<MessageSubmitted> messages, CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes when the batch is stored, with its messages' results in the batch's order. A first attempt is retried
+    /// here on a passing failure; a consume call's own retry is not, or the two retry schedules would multiply.
+    /// </summary>
+    public async Task<StoredBatch> StoreAsync(
+        QueuePosition? position, IReadOnlyList<MessageSubmitted> messages, bool firstAttempt, CancellationToken cancellationToken)
     {
-        var entry = new Entry(position, messages);
+        var entry = new Entry(position, messages) { RetryInPlace = firstAttempt };
         lock (_gate)
         {
             if (_stopped)
@@ -62,7 +68,7 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
 
     private void Enqueue(Entry entry)
     {
-        if (entry.Position is not { } at || _retiredChannels.Contains(at.Channel))
+        if (entry.Position is not { } at || _retiredChannels.TryGetValue(at.Channel, out _))
         {
             // A late call from a channel that was replaced: nothing after it on that channel will come.
             _anyOrder.Add(entry);
@@ -76,7 +82,7 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
             // waits from the old one is not held back by the new numbering.
             if (_channel is not null)
             {
-                _retiredChannels.Add(_channel);
+                _retiredChannels.AddOrUpdate(_channel, null);
             }
 
             _anyOrder.AddRange(_inOrder.Values);
@@ -116,7 +122,10 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
         }
         catch (Exception exception)
         {
-            logger.LogCritical(exception, "The submit sequencer stopped; submitted messages go back to the broker");
+            // A bug: without the sequencer this instance cannot store, yet it would stay the queue's active consumer.
+            // Stopping the host hands the queue to a standby.
+            logger.LogCritical(exception, "The submit sequencer failed; stopping this instance");
+            throw;
         }
         finally
         {
@@ -161,9 +170,11 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
                         _next, options.Value.StoreOrderWait, first);
                 }
 
-                ready.Add(_inOrder.Values[0]);
+                var entry = _inOrder.Values[0];
                 _inOrder.RemoveAt(0);
-                if (first >= _next)
+                entry.Late = first < _next;
+                ready.Add(entry);
+                if (!entry.Late)
                 {
                     _next = first + 1;
                     _gapSeenAt = null;
@@ -188,7 +199,8 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
                     Complete(ready, results, Stopwatch.GetElapsedTime(started));
                     return;
                 }
-                catch (Exception exception) when (IsTransient(exception) && attempt <= options.Value.RetryLimit && !stoppingToken.IsCancellationRequested)
+                catch (Exception exception) when (IsTransient(exception) && ready.TrueForAll(entry => entry.RetryInPlace)
+                                                  && attempt <= options.Value.RetryLimit && !stoppingToken.IsCancellationRequested)
                 {
                     var delay = RetryDelay(attempt);
                     logger.LogWarning(exception, "Storing {Count} submitted batches failed (try {Attempt}); trying again in {Delay}", ready.Count, attempt, delay);
@@ -198,8 +210,8 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
         }
         catch (Exception exception) when (IsTransient(exception) && !stoppingToken.IsCancellationRequested)
         {
-            // Out of tries: the consume calls' own retries bring the batches back, in any order; the ones after the
-            // first of them wait for it again.
+            // Out of tries here: the consume calls' own retries bring the batches back, in any order; the ones after
+            // the first of them wait for it again.
             Rewind(ready);
             foreach (var entry in ready)
             {
@@ -251,7 +263,8 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
         {
             foreach (var entry in failed)
             {
-                if (entry.Position is { } at && ReferenceEquals(at.Channel, _channel) && at.Delivery < _next)
+                // A late batch (a retry already behind) is not waited for again: what came after it is stored.
+                if (!entry.Late && entry.Position is { } at && ReferenceEquals(at.Channel, _channel) && at.Delivery < _next)
                 {
                     _next = at.Delivery;
                     _gapSeenAt = null;
@@ -269,6 +282,8 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
     /// <summary>PostgreSQL away or restarting, a serialization failure, a timeout: worth the same statement again.</summary>
     internal static bool IsTransient(Exception exception) =>
         exception is NpgsqlException { IsTransient: true } or TimeoutException
+        // The server shutting down or restarting ends the statement (Npgsql does not count these as transient).
+        or PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown }
         || (exception.InnerException is { } inner && IsTransient(inner));
 
     private static void Complete(List<Entry> ready, IReadOnlyList<StoreResult> results, TimeSpan statement)
@@ -291,5 +306,11 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
     internal sealed record Entry(QueuePosition? Position, IReadOnlyList<MessageSubmitted> Messages)
     {
         public TaskCompletionSource<StoredBatch> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The consume call's first attempt: a passing failure is retried here.</summary>
+        public bool RetryInPlace { get; init; }
+
+        /// <summary>Taken behind the expected delivery: a retry of a batch that failed after later ones were taken.</summary>
+        public bool Late { get; set; }
     }
 }
