@@ -465,3 +465,10 @@ public class RoomSubscriptionTests
         subscription.TryBeginFill().ShouldBeTrue();
     }
 }
+
+/// <summary>A replay page as the relay takes it: in seq order, one message at a time.</summary>
+file static class ReplayPages
+{
+    public static IReadOnlyList<MessageStored> TakeReplayPage(this RoomSubscription subscription, IEnumerable<MessageStored> page, DateTimeOffset now) =>
+        page.OrderBy(message => message.Seq).Where(message => subscription.TakeReplayed(message, now)).ToList();
+}

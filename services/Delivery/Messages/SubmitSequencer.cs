@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Storage;
+using ChatPlatform.ServiceDefaults.Resilience;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -194,15 +195,13 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
             {
                 try
                 {
-                    var started = Stopwatch.GetTimestamp();
-                    var results = await store(messages, stoppingToken);
-                    Complete(ready, results, Stopwatch.GetElapsedTime(started));
+                    Complete(ready, await TimedStoreAsync(messages, stoppingToken));
                     return;
                 }
                 catch (Exception exception) when (IsTransient(exception) && ready.TrueForAll(entry => entry.RetryInPlace)
                                                   && attempt <= options.Value.RetryLimit && !stoppingToken.IsCancellationRequested)
                 {
-                    var delay = RetryDelay(attempt);
+                    var delay = Backoff.Exponential(attempt, options.Value.RetryMinInterval, options.Value.RetryMaxInterval);
                     logger.LogWarning(exception, "Storing {Count} submitted batches failed (try {Attempt}); trying again in {Delay}", ready.Count, attempt, delay);
                     await Task.Delay(delay, clock, stoppingToken);
                 }
@@ -246,9 +245,7 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
         {
             try
             {
-                var started = Stopwatch.GetTimestamp();
-                var results = await store(entry.Messages, stoppingToken);
-                entry.Completion.TrySetResult(new StoredBatch(results, Stopwatch.GetElapsedTime(started)));
+                entry.Completion.TrySetResult(await TimedStoreAsync(entry.Messages, stoppingToken));
             }
             catch (Exception single) when (single is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -273,10 +270,12 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
         }
     }
 
-    private TimeSpan RetryDelay(int attempt)
+    /// <summary>One statement, timed for the store duration metric.</summary>
+    private async Task<StoredBatch> TimedStoreAsync(IReadOnlyList<MessageSubmitted> messages, CancellationToken cancellationToken)
     {
-        var delay = options.Value.RetryMinInterval * Math.Pow(2, Math.Min(attempt - 1, 20));
-        return delay < options.Value.RetryMaxInterval ? delay : options.Value.RetryMaxInterval;
+        var started = Stopwatch.GetTimestamp();
+        var results = await store(messages, cancellationToken);
+        return new StoredBatch(results, Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>PostgreSQL away or restarting, a serialization failure, a timeout: worth the same statement again.</summary>
@@ -286,13 +285,14 @@ public sealed class SubmitSequencer(StoreMessages store, IOptions<DeliveryOption
         or PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown }
         || (exception.InnerException is { } inner && IsTransient(inner));
 
-    private static void Complete(List<Entry> ready, IReadOnlyList<StoreResult> results, TimeSpan statement)
+    /// <summary>Gives each batch its share of one statement's results.</summary>
+    private static void Complete(List<Entry> ready, StoredBatch stored)
     {
         var offset = 0;
         foreach (var entry in ready)
         {
             var count = entry.Messages.Count;
-            entry.Completion.TrySetResult(new StoredBatch(results.Skip(offset).Take(count).ToList(), statement));
+            entry.Completion.TrySetResult(stored with { Results = stored.Results.Skip(offset).Take(count).ToList() });
             offset += count;
         }
     }

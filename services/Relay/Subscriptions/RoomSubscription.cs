@@ -69,15 +69,9 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
     }
 
     /// <summary>
-    /// Takes a page of stored history during the replay and returns the messages to push, in order. The caller
-    /// pushes them (waiting for queue space: the client asked for them); live messages wait until <see cref="GoLive"/>.
-    /// </summary>
-    public IReadOnlyList<MessageStored> TakeReplayPage(IEnumerable<MessageStored> page, DateTimeOffset now) =>
-        page.OrderBy(message => message.Seq).Where(message => TakeReplayed(message, now)).ToList();
-
-    /// <summary>
-    /// Takes one replayed message, given in seq order: true if the caller is to push it, false if it was pushed
-    /// already. One at a time, so an ack that arrives meanwhile counts only up to what was taken.
+    /// Takes one replayed message of stored history, given in seq order: true if the caller is to push it (waiting for
+    /// queue space: the client asked for it), false if it was pushed already; live messages wait until
+    /// <see cref="GoLive"/>. One at a time, so an ack that arrives meanwhile counts only up to what was taken.
     /// </summary>
     public bool TakeReplayed(MessageStored message, DateTimeOffset now)
     {
