@@ -61,4 +61,62 @@ public class SubscriptionRegistryTests
         registry.RoomCount.ShouldBe(1);
         registry.CountFor(session).ShouldBe(1);
     }
+
+    [Fact]
+    public void A_replay_replaced_by_a_newer_subscribe_does_not_answer_it()
+    {
+        var registry = new SubscriptionRegistry();
+        var session = Session("alice~1");
+        var older = Subscriber(session, "general");
+        registry.Add(older);
+        var newer = Subscriber(session, "general");
+        registry.Add(newer);
+        var answered = new List<Subscriber>();
+
+        registry.WhileCurrent(older, () => answered.Add(older)).ShouldBeFalse();
+        registry.WhileCurrent(newer, () => answered.Add(newer)).ShouldBeTrue();
+
+        answered.ShouldBe([newer]);
+    }
+
+    [Fact]
+    public void A_replay_whose_room_was_unsubscribed_does_not_answer()
+    {
+        var registry = new SubscriptionRegistry();
+        var session = Session("alice~1");
+        var subscriber = Subscriber(session, "general");
+        registry.Add(subscriber);
+        registry.Remove(session, "general");
+
+        registry.WhileCurrent(subscriber, () => throw new InvalidOperationException("answered")).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_newer_subscribe_waits_until_the_current_replay_has_answered()
+    {
+        var registry = new SubscriptionRegistry();
+        var session = Session("alice~1");
+        var older = Subscriber(session, "general");
+        registry.Add(older);
+        using var answering = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+
+        var replay = Task.Run(() => registry.WhileCurrent(older, () =>
+        {
+            answering.Set();
+            release.Wait(TimeSpan.FromSeconds(10));
+        }));
+        answering.Wait(TimeSpan.FromSeconds(10)).ShouldBeTrue();
+        var newer = Subscriber(session, "general");
+        var subscribe = Task.Run(() => registry.Add(newer));
+
+        // The newer subscribe cannot take the room while the older replay is still answering.
+        (await Task.WhenAny(subscribe, Task.Delay(200))).ShouldNotBe(subscribe);
+        registry.Find(session, "general").ShouldBe(older.Subscription);
+
+        release.Set();
+        (await replay).ShouldBeTrue();
+        await subscribe;
+        registry.Find(session, "general").ShouldBe(newer.Subscription);
+    }
 }

@@ -209,18 +209,21 @@ public sealed class RelayProtocol(
             }
             while (page.Messages.Count >= history.PageSize);
 
-            if (!IsCurrent())
+            // Checked and sent in one step: a subscribe that replaced this one between the check and the send would
+            // get this stale "subscribed" as if it answered the newer one.
+            var gapToFill = false;
+            subscriptions.WhileCurrent(subscriber, () =>
             {
-                return;
-            }
+                session.Send(new SubscribedFrame(roomId, subscription.LastPushed));
+                foreach (var receipt in page.Receipts)
+                {
+                    session.Send(ReceiptFrame.From(receipt));
+                }
 
-            session.Send(new SubscribedFrame(roomId, subscription.LastPushed));
-            foreach (var receipt in page.Receipts)
-            {
-                session.Send(ReceiptFrame.From(receipt));
-            }
+                gapToFill = subscription.GoLive(clock.GetUtcNow());
+            });
 
-            if (subscription.GoLive(clock.GetUtcNow()))
+            if (gapToFill)
             {
                 fanout.FillGapSoon(subscriber, options.Value.GapFillDelay);
             }

@@ -84,6 +84,25 @@ public sealed class SubscriptionRegistry
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> only while <paramref name="subscriber"/> is still the session's subscription to
+    /// its room, and keeps a newer subscribe (or an unsubscribe) of that room waiting until it is done: what the
+    /// action sends is never answered for a subscription that was already replaced. The action must not block.
+    /// </summary>
+    public bool WhileCurrent(Subscriber subscriber, Action action)
+    {
+        lock (_changes)
+        {
+            if (Find(subscriber.Session, subscriber.Subscription.RoomId) != subscriber.Subscription)
+            {
+                return false;
+            }
+
+            action();
+            return true;
+        }
+    }
+
     /// <summary>Rooms with at least one subscriber on this instance.</summary>
     public int RoomCount => _byRoom.Count;
 
