@@ -35,6 +35,14 @@ public sealed class DeliveryOptions
     [Range(0, 100)]
     public int RetryLimit { get; set; } = 10;
 
+    /// <summary>
+    /// Retries of a history request that failed (PostgreSQL away). Few and short: the relay that asked waits only its
+    /// own history timeout (5 s by default) and tells its client to subscribe again; an answer after that reaches
+    /// nobody. A request that still fails is answered with a fault and dropped: it is a read, nothing is lost. Default 2.
+    /// </summary>
+    [Range(0, 10)]
+    public int HistoryRetryLimit { get; set; } = 2;
+
     /// <summary>First retry delay; each next one doubles, up to <see cref="RetryMaxInterval"/>. Default 200 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan RetryMinInterval { get; set; } = TimeSpan.FromMilliseconds(200);

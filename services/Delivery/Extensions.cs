@@ -19,6 +19,9 @@ public static class Extensions
     /// <summary>The queue of submitted messages, consumed by one Delivery instance at a time, in order.</summary>
     public const string SubmittedQueue = "messages-submitted-in-order";
 
+    /// <summary>The queue of the relays' history requests (the name MassTransit gave it, kept).</summary>
+    public const string HistoryQueue = "history-requested";
+
     public static IHostApplicationBuilder AddDelivery(this IHostApplicationBuilder builder)
     {
         var connectionString = WithStatementCache(builder.Configuration.GetConnectionString(ConnectionStringName)
@@ -73,11 +76,26 @@ public static class Extensions
                 });
             });
             bus.AddConsumer<CursorsAdvancedConsumer>();
-            bus.AddConsumer<HistoryRequestedConsumer>();
+            bus.AddConsumer<HistoryRequestedConsumer>().Endpoint(endpoint =>
+            {
+                endpoint.Name = HistoryQueue;
+                endpoint.AddConfigureEndpointCallback(receive =>
+                {
+                    receive.UseMessageRetry(retry => retry.Exponential(
+                        settings.HistoryRetryLimit, settings.RetryMinInterval, settings.RetryMaxInterval, settings.RetryMinInterval));
+                    receive.DiscardFaultedMessages();
+                });
+            });
             // Transient faults (PostgreSQL restarting, a deadlock) are retried in place with exponential backoff;
             // what still fails goes to the endpoint's error queue and is counted there.
-            bus.AddConfigureEndpointsCallback((_, _, endpoint) => endpoint.UseMessageRetry(retry =>
-                retry.Exponential(settings.RetryLimit, settings.RetryMinInterval, settings.RetryMaxInterval, settings.RetryMinInterval)));
+            bus.AddConfigureEndpointsCallback((_, name, endpoint) =>
+            {
+                if (name != HistoryQueue)
+                {
+                    endpoint.UseMessageRetry(retry =>
+                        retry.Exponential(settings.RetryLimit, settings.RetryMinInterval, settings.RetryMaxInterval, settings.RetryMinInterval));
+                }
+            });
         });
         builder.Services.AddReceiveObserver<ErrorQueueObserver>();
         return builder;

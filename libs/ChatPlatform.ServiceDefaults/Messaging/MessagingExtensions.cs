@@ -36,6 +36,8 @@ public static class MessagingExtensions
             .Validate(options => Uri.TryCreate(options.ConnectionString, UriKind.Absolute, out var uri)
                                  && uri.Scheme is "amqp" or "amqps",
                 "ConnectionStrings:RabbitMq must be an amqp:// or amqps:// URI.")
+            .Validate(options => options.ConsumerStopTimeout <= options.StopTimeout,
+                "Messaging:ConsumerStopTimeout must not be longer than Messaging:StopTimeout.")
             .ValidateOnStart();
 
         builder.Services.AddOptions<MassTransitHostOptions>()
@@ -44,6 +46,7 @@ public static class MessagingExtensions
                 host.WaitUntilStarted = true;
                 host.StartTimeout = messaging.Value.StartTimeout;
                 host.StopTimeout = messaging.Value.StopTimeout;
+                host.ConsumerStopTimeout = messaging.Value.ConsumerStopTimeout;
             });
 
         builder.Services.AddSingleton<BrokerHealthConnection>();

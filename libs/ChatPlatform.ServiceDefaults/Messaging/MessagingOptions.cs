@@ -20,6 +20,14 @@ public sealed class MessagingOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long shutdown lets running consumers finish before it cancels them; a cancelled message goes back to the
+    /// broker, which hands it to another instance (a store that keeps failing while PostgreSQL is away would otherwise
+    /// hold the stop for the whole <see cref="StopTimeout"/>). At most <see cref="StopTimeout"/>. Default 5 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan ConsumerStopTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>AMQP heartbeat: a dead broker connection is noticed within about twice this. Default 10 s.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(10);
