@@ -118,6 +118,33 @@ public class MessagePathFaultTests(ChatStack stack)
     }
 
     [Fact]
+    public async Task Stopping_Delivery_while_PostgreSQL_is_away_gives_its_messages_back_and_loses_none()
+    {
+        var room = RelayTests.NewRoom();
+        await using var alice = await RelayClient.JoinAsync(stack.GatewayUrl, "alice", room);
+        await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
+
+        List<Guid> sent;
+        await stack.Servers.StopDatabaseAsync();
+        try
+        {
+            // Accepted (the broker holds them) while the storing instance keeps failing to store them.
+            sent = await SendAsync(alice, room, 40);
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            // A graceful stop mid-retry: the stop cancels the stores still retrying, and a cancelled message must go
+            // back to its queue, not to an error queue, or it would be lost to every member.
+            await Task.WhenAll(stack.Delivery.StopAsync(TimeSpan.FromSeconds(30)), stack.Delivery2.StopAsync(TimeSpan.FromSeconds(30)));
+        }
+        finally
+        {
+            await stack.Servers.StartDatabaseAsync();
+            await Task.WhenAll(stack.RestartAsync(stack.Delivery, "Delivery"), stack.RestartAsync(stack.Delivery2, "Delivery"));
+        }
+
+        await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+    }
+
+    [Fact]
     public async Task Clients_of_a_killed_relay_reconnect_to_the_other_and_resume_without_losing_a_message()
     {
         var room = RelayTests.NewRoom();
