@@ -131,8 +131,9 @@ public class MessagePathFaultTests(ChatStack stack)
             // Accepted (the broker holds them) while the storing instance keeps failing to store them.
             sent = await SendAsync(alice, room, 40);
             await Task.Delay(TimeSpan.FromSeconds(2));
-            // A graceful stop mid-retry: the stop cancels the stores still retrying, and a cancelled message must go
-            // back to its queue, not to an error queue, or it would be lost to every member.
+            // A graceful stop mid-retry: the stop cancels the stores still retrying (after Messaging__ConsumerStopTimeout;
+            // how soon is checked by hand, not here), and a cancelled message must go back to its queue, not to an
+            // error queue or an ack, or it would be lost to every member.
             await Task.WhenAll(stack.Delivery.StopAsync(TimeSpan.FromSeconds(30)), stack.Delivery2.StopAsync(TimeSpan.FromSeconds(30)));
         }
         finally

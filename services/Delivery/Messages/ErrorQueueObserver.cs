@@ -1,4 +1,3 @@
-using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Telemetry;
 using MassTransit;
 
@@ -6,9 +5,10 @@ namespace ChatPlatform.Delivery.Messages;
 
 /// <summary>
 /// Counts messages that failed after every retry: MassTransit moves them to the endpoint's <c>_error</c> queue,
-/// where they wait for an operator (the alert on <c>chat_delivery_failures_total</c> says so). Two faults are not
-/// that and are not counted: a consume cancelled because this instance is stopping (the broker gets the message
-/// back and hands it on), and a history request that failed (answered with a fault and dropped: a read loses nothing).
+/// where they wait for an operator (the alert on <c>chat_delivery_failures_total</c> says so). Two kinds of fault are
+/// not that and are not counted: a cancelled consume (MassTransit never moves a cancellation to the error queue; it
+/// hands the message back to the broker, as a stopping instance does with the consumes it cancels), and a fault on
+/// the history endpoint (its requests are answered with the fault and dropped: a read loses nothing).
 /// </summary>
 public sealed class ErrorQueueObserver(DeliveryMetrics metrics, ILogger<ErrorQueueObserver> logger) : IReceiveObserver
 {
@@ -22,35 +22,34 @@ public sealed class ErrorQueueObserver(DeliveryMetrics metrics, ILogger<ErrorQue
     public Task ConsumeFault<T>(ConsumeContext<T> context, TimeSpan duration, string consumerType, Exception exception)
         where T : class
     {
-        switch (Classify(typeof(T), exception, context.CancellationToken))
-        {
-            case Fault.CancelledByStop:
-                logger.LogInformation("{MessageType} {MessageId} was cancelled by the stop and goes back to its queue", typeof(T).Name, context.MessageId);
-                break;
-            case Fault.HistoryRead:
-                logger.LogWarning(exception, "History request {MessageId} failed after its retries; the relay was answered with the fault", context.MessageId);
-                break;
-            default:
-                metrics.MovedToErrorQueue();
-                logger.LogError(exception, "{MessageType} {MessageId} failed after its retries and went to the error queue",
-                    typeof(T).Name, context.MessageId);
-                break;
-        }
-
+        Record(Classify(context.ReceiveContext.InputAddress, exception, context.CancellationToken), exception, $"{typeof(T).Name} {context.MessageId}");
         return Task.CompletedTask;
     }
 
     public Task ReceiveFault(ReceiveContext context, Exception exception)
     {
-        if (Classify(null, exception, context.CancellationToken) == Fault.CancelledByStop)
-        {
-            logger.LogInformation("A message on {InputAddress} was cancelled by the stop and goes back to its queue", context.InputAddress);
-            return Task.CompletedTask;
-        }
-
-        metrics.MovedToErrorQueue();
-        logger.LogError(exception, "A message on {InputAddress} could not be received (e.g. not deserializable) and went to the error queue", context.InputAddress);
+        Record(Classify(context.InputAddress, exception, context.CancellationToken), exception, $"A message on {context.InputAddress}");
         return Task.CompletedTask;
+    }
+
+    private void Record(Fault fault, Exception exception, string what)
+    {
+        switch (fault)
+        {
+            case Fault.CancelledByStop:
+                logger.LogInformation("{What} was cancelled by the stop and goes back to its queue", what);
+                break;
+            case Fault.Cancelled:
+                logger.LogWarning(exception, "{What} was cancelled and goes back to its queue", what);
+                break;
+            case Fault.HistoryRead:
+                logger.LogWarning(exception, "{What} (a history request) failed after its retries; the relay was answered with the fault", what);
+                break;
+            default:
+                metrics.MovedToErrorQueue();
+                logger.LogError(exception, "{What} failed after its retries and went to the error queue", what);
+                break;
+        }
     }
 
     public enum Fault
@@ -61,13 +60,25 @@ public sealed class ErrorQueueObserver(DeliveryMetrics metrics, ILogger<ErrorQue
         /// <summary>Cancelled because the endpoint stops: MassTransit neither retries nor moves it, the broker gets it back.</summary>
         CancelledByStop,
 
-        /// <summary>A history request: answered with the fault and dropped, a read loses nothing.</summary>
+        /// <summary>Cancelled while the endpoint runs: not retried, not moved either; the broker gets it back.</summary>
+        Cancelled,
+
+        /// <summary>On the history endpoint: answered with the fault and dropped, a read loses nothing.</summary>
         HistoryRead,
     }
 
-    // MassTransit cancels a consume's token only when its endpoint stops.
-    public static Fault Classify(Type? messageType, Exception exception, CancellationToken consumeToken) =>
-        consumeToken.IsCancellationRequested && exception.GetBaseException() is OperationCanceledException ? Fault.CancelledByStop
-        : messageType == typeof(HistoryRequested) ? Fault.HistoryRead
-        : Fault.ErrorQueue;
+    // MassTransit's error-queue step ignores an OperationCanceledException (itself, or inside an AggregateException),
+    // not one wrapped in another exception; and it cancels a consume's token only when its endpoint stops.
+    public static Fault Classify(Uri? inputAddress, Exception exception, CancellationToken consumeToken)
+    {
+        if (exception is OperationCanceledException
+            || (exception is AggregateException aggregate && aggregate.GetBaseException() is OperationCanceledException))
+        {
+            return consumeToken.IsCancellationRequested ? Fault.CancelledByStop : Fault.Cancelled;
+        }
+
+        return inputAddress is not null && inputAddress.AbsolutePath.EndsWith("/" + Extensions.HistoryQueue, StringComparison.Ordinal)
+            ? Fault.HistoryRead
+            : Fault.ErrorQueue;
+    }
 }

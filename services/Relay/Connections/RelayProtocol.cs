@@ -210,18 +210,20 @@ public sealed class RelayProtocol(
             while (page.Messages.Count >= history.PageSize);
 
             // Checked and sent in one step: a subscribe that replaced this one between the check and the send would
-            // get this stale "subscribed" as if it answered the newer one. Going live (pushing what arrived during
-            // the replay) stays outside the registry's lock, which every subscribe on this instance takes.
-            var answered = subscriptions.WhileCurrent(subscriber, () =>
+            // get this stale "subscribed" as if it answered the newer one. The rest (receipts, and going live with
+            // what arrived during the replay) stays outside the registry's lock, which every subscribe here takes.
+            var subscribed = ServerFrame.Serialize(new SubscribedFrame(roomId, subscription.LastPushed));
+            if (!subscriptions.WhileCurrent(subscriber, () => session.SendSerialized(subscribed)))
             {
-                session.Send(new SubscribedFrame(roomId, subscription.LastPushed));
-                foreach (var receipt in page.Receipts)
-                {
-                    session.Send(ReceiptFrame.From(receipt));
-                }
-            });
+                return;
+            }
 
-            if (answered && subscription.GoLive(clock.GetUtcNow()))
+            foreach (var receipt in page.Receipts)
+            {
+                session.Send(ReceiptFrame.From(receipt));
+            }
+
+            if (subscription.GoLive(clock.GetUtcNow()))
             {
                 fanout.FillGapSoon(subscriber, options.Value.GapFillDelay);
             }
