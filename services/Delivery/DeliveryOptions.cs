@@ -38,7 +38,8 @@ public sealed class DeliveryOptions
     /// <summary>
     /// Retries of a history request that failed (PostgreSQL away), on the <see cref="RetryMinInterval"/> schedule. Few:
     /// the relay that asked waits only its own history timeout (5 s by default) and tells its client to subscribe
-    /// again, sooner when the fault comes back sooner; an answer after that reaches nobody. A request that still fails is answered with a fault and dropped: it is a read, nothing is lost. Default 2.
+    /// again, sooner when the fault comes back sooner; an answer after that reaches nobody. A request that still
+    /// fails is answered with a fault and dropped: it is a read, nothing is lost. Default 2.
     /// </summary>
     [Range(0, 10)]
     public int HistoryRetryLimit { get; set; } = 2;

@@ -76,24 +76,18 @@ public static class Extensions
                 });
             });
             bus.AddConsumer<CursorsAdvancedConsumer>();
-            bus.AddConsumer<HistoryRequestedConsumer>().Endpoint(endpoint =>
-            {
-                endpoint.Name = HistoryQueue;
-                endpoint.AddConfigureEndpointCallback(receive =>
-                {
-                    receive.UseMessageRetry(retry => retry.Exponential(
-                        settings.HistoryRetryLimit, settings.RetryMinInterval, settings.RetryMaxInterval, settings.RetryMinInterval));
-                    receive.DiscardFaultedMessages();
-                });
-            });
+            bus.AddConsumer<HistoryRequestedConsumer>().Endpoint(endpoint => endpoint.Name = HistoryQueue);
             // Transient faults (PostgreSQL restarting, a deadlock) are retried in place with exponential backoff;
-            // what still fails goes to the endpoint's error queue and is counted there.
+            // what still fails goes to the endpoint's error queue and is counted there. History requests are reads a
+            // relay waits for only briefly: a few retries, then the fault answers the relay and the request is dropped.
             bus.AddConfigureEndpointsCallback((_, name, endpoint) =>
             {
-                if (name != HistoryQueue)
+                var history = name == HistoryQueue;
+                endpoint.UseMessageRetry(retry => retry.Exponential(history ? settings.HistoryRetryLimit : settings.RetryLimit,
+                    settings.RetryMinInterval, settings.RetryMaxInterval, settings.RetryMinInterval));
+                if (history)
                 {
-                    endpoint.UseMessageRetry(retry =>
-                        retry.Exponential(settings.RetryLimit, settings.RetryMinInterval, settings.RetryMaxInterval, settings.RetryMinInterval));
+                    endpoint.DiscardFaultedMessages();
                 }
             });
         });
