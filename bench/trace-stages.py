@@ -5,6 +5,7 @@
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf ./chat up -d --instances 2
   ./chat bench relay --clients 50 --rooms 10 --rate 10 --seconds 30
   python3 bench/trace-stages.py report --spans /tmp/spans.jsonl
+  python3 bench/trace-stages.py report --spans /tmp/spans.jsonl --slowest 2     # where the tail's time goes
 
 `receive` keeps every span it is sent (name, service, ids, start and end) as one JSON line. `report` takes each
 traced message (a trace with a `chat.send` span) and prints, for every kind of span in it, the median offset of
@@ -130,11 +131,16 @@ def report(arguments):
                 if linked != span["trace"] and linked in traces:
                     traces[linked].append(span)
 
+    traced = [(trace, send) for trace in traces.values()
+              for send in [next((span for span in trace if span["name"] == "chat.send"), None)] if send is not None]
+    if arguments.slowest:
+        # The tail: messages ranked by when their last span began (the last push), so the stage whose gap widens
+        # against the plain report is where the slow ones lost their time.
+        traced.sort(key=lambda pair: max(span["start"] for span in pair[0]) - pair[1]["start"])
+        traced = traced[-max(1, int(len(traced) * arguments.slowest / 100)):]
+        print(f"the slowest {arguments.slowest}% by their last span's start:")
     offsets = collections.defaultdict(list)
-    for trace in traces.values():
-        send = next((span for span in trace if span["name"] == "chat.send"), None)
-        if send is None:
-            continue
+    for trace, send in traced:
         first = {}
         for span in trace:
             key = (span["service"], span["name"])
@@ -163,6 +169,8 @@ def main():
     receiver.add_argument("--spans", default="spans.jsonl")
     reporter = commands.add_parser("report", help="print the stages of the kept traces")
     reporter.add_argument("--spans", default="spans.jsonl")
+    reporter.add_argument("--slowest", type=float, metavar="PERCENT",
+                          help="only the slowest PERCENT of the messages, to see which stage holds the tail")
     arguments = parser.parse_args()
     (receive if arguments.command == "receive" else report)(arguments)
 
