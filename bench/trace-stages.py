@@ -119,6 +119,13 @@ def receive(arguments):
         server.serve_forever()
 
 
+def percent(text):
+    value = float(text)
+    if not 0 < value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is not a percentage above 0 and up to 100")
+    return value
+
+
 def report(arguments):
     with open(arguments.spans, encoding="utf-8") as source:
         spans = [json.loads(line) for line in source]
@@ -133,12 +140,12 @@ def report(arguments):
 
     traced = [(trace, send) for trace in traces.values()
               for send in [next((span for span in trace if span["name"] == "chat.send"), None)] if send is not None]
-    if arguments.slowest:
+    if arguments.slowest is not None:
         # The tail: messages ranked by when their last span began (the last push), so the stage whose gap widens
         # against the plain report is where the slow ones lost their time.
         traced.sort(key=lambda pair: max(span["start"] for span in pair[0]) - pair[1]["start"])
         traced = traced[-max(1, int(len(traced) * arguments.slowest / 100)):]
-        print(f"the slowest {arguments.slowest}% by their last span's start:")
+        print(f"the slowest {arguments.slowest:g}% by their last span's start:")
     offsets = collections.defaultdict(list)
     for trace, send in traced:
         first = {}
@@ -152,8 +159,9 @@ def report(arguments):
 
     messages = max((len(values) for values in offsets.values()), default=0)
     print(f"{messages} traced messages; offsets from the relay's chat.send, in ms (p50 of start, p50 of end, p90 of start)")
+    # A stage seen in fewer than half of the messages is a side path (a retry, a gap fill), not the message's way.
     rows = [(statistics.median(start for start, _ in values), key, values) for key, values in offsets.items()
-            if len(values) >= max(5, messages // 2)]
+            if len(values) >= max(1 if arguments.slowest is not None else 5, messages // 2)]
     for start, (service, name), values in sorted(rows):
         starts = sorted(start for start, _ in values)
         end = statistics.median(end for _, end in values)
@@ -169,7 +177,7 @@ def main():
     receiver.add_argument("--spans", default="spans.jsonl")
     reporter = commands.add_parser("report", help="print the stages of the kept traces")
     reporter.add_argument("--spans", default="spans.jsonl")
-    reporter.add_argument("--slowest", type=float, metavar="PERCENT",
+    reporter.add_argument("--slowest", type=percent, metavar="PERCENT",
                           help="only the slowest PERCENT of the messages, to see which stage holds the tail")
     arguments = parser.parse_args()
     (receive if arguments.command == "receive" else report)(arguments)

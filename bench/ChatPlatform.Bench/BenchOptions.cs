@@ -117,9 +117,9 @@ internal sealed record BenchOptions(
                                                     Exit 1 on any loss or duplicate
                  --find-max                         steps of S seconds each from R up ×1.5 (fresh rooms, at most 12
                                                     rates and 100,000 msg/s) until p99 > 50 ms, a loss or a duplicate;
-                                                    a step over 50 ms is run once more and counts only if it misses
-                                                    again (one stall decides a short step's p99); prints the highest
-                                                    sustained rate
+                                                    a step whose p99 is over 50 ms is run once more and counts only
+                                                    if it misses again (one stall decides a short step's p99); prints
+                                                    the highest sustained rate
                  --plot file.svg                    write an SVG: per-second p50/p99/max over the run, or with
                                                     --find-max p50/p99 against the rate
           idle   --connections N [--relay http://127.0.0.1:5201/] [--hold S] [--pid P]

@@ -12,7 +12,7 @@ namespace ChatPlatform.Bench;
 internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchClient> clients, Stopwatch clock, ConcurrentDictionary<Guid, SentMessage> sent)
 {
     public const double P99LimitMilliseconds = 50;
-    private const int MaxSteps = 12;
+    private const int MaxRates = 12;
     private const double StepFactor = 1.5;
 
     /// <summary>How long the drain waits without a single new delivery before it calls the rest lost.</summary>
@@ -69,10 +69,10 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"find-max: steps of {options.Seconds} s from {options.Rate} msg/s, ×{StepFactor} each, until p99 > {P99LimitMilliseconds} ms (twice in a row at one rate), a loss or a duplicate"));
         RelayReport.PrintTableHeader();
-        // One result per rate: the second try's where a step was run twice.
+        // One result per rate, the one that decided it: where a step ran twice, its second.
         var decided = new List<RelayStepResult>();
         var rate = options.Rate;
-        while (decided.Count < MaxSteps)
+        while (decided.Count < MaxRates)
         {
             var result = await RunStepAsync(rate);
             RelayReport.PrintTableRow(result);
@@ -80,6 +80,7 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
             {
                 // One stall of a few hundred milliseconds anywhere on the machine decides a step's p99 at low rates,
                 // so a latency miss is tried once more before it counts. A loss or a duplicate is never retried.
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"",8}  p99 over {P99LimitMilliseconds} ms: {rate} msg/s once more"));
                 result = await RunStepAsync(rate);
                 RelayReport.PrintTableRow(result);
             }
