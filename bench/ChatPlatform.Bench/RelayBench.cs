@@ -96,7 +96,7 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
 
         var best = decided.TakeWhile(result => result.Sustained).LastOrDefault();
         Console.WriteLine(best is null
-            ? string.Create(CultureInfo.InvariantCulture, $"no rate sustained: already {options.Rate} msg/s missed the mark (see the first row)")
+            ? string.Create(CultureInfo.InvariantCulture, $"no rate sustained: already {options.Rate} msg/s missed the mark (see the rows above)")
             : string.Create(CultureInfo.InvariantCulture, $"highest sustained rate: {best.Rate} msg/s (p99 {best.P99:F2} ms)"));
         if (options.Plot is { } plot)
         {
