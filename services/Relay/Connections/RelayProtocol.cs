@@ -178,7 +178,6 @@ public sealed class RelayProtocol(
     {
         var (session, subscription) = subscriber;
         var roomId = subscription.RoomId;
-        bool IsCurrent() => subscriptions.Find(session, roomId) == subscription;
         try
         {
             RoomHistory page;
@@ -189,7 +188,7 @@ public sealed class RelayProtocol(
                 // unsubscribe or a newer subscribe stops this replay before its next message.
                 foreach (var message in page.Messages.OrderBy(message => message.Seq))
                 {
-                    if (!IsCurrent())
+                    if (!subscriptions.IsCurrent(subscriber))
                     {
                         return;
                     }

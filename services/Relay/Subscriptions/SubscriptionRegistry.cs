@@ -93,7 +93,7 @@ public sealed class SubscriptionRegistry
     {
         lock (_changes)
         {
-            if (Find(subscriber.Session, subscriber.Subscription.RoomId) != subscriber.Subscription)
+            if (!IsCurrent(subscriber))
             {
                 return false;
             }
@@ -102,6 +102,10 @@ public sealed class SubscriptionRegistry
             return true;
         }
     }
+
+    /// <summary>Whether <paramref name="subscriber"/> is still the session's subscription to its room (not unsubscribed, not replaced).</summary>
+    public bool IsCurrent(Subscriber subscriber) =>
+        Find(subscriber.Session, subscriber.Subscription.RoomId) == subscriber.Subscription;
 
     /// <summary>Rooms with at least one subscriber on this instance.</summary>
     public int RoomCount => _byRoom.Count;
