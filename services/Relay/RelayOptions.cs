@@ -15,7 +15,10 @@ public sealed class RelayOptions
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromHours(24);
 
-    /// <summary>How long a send waits for the broker's confirm before the client is told "unavailable". Default 5 s.</summary>
+    /// <summary>
+    /// How long a publish waits for the broker's confirm: a send is then answered "unavailable", a flush of acks and
+    /// reads is tried again at the next interval. Default 5 s.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 

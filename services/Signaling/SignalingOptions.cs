@@ -33,7 +33,9 @@ public sealed class SignalingOptions
     /// <summary>
     /// How long one presence publish may wait for the broker's confirm before it is tried again. A confirm lost with a
     /// broker restart would otherwise hold every later presence event back, since they leave one at a time, in order.
-    /// Presence is idempotent (a join or leave seen twice changes nothing), so a repeat is harmless. Default 5 s.
+    /// Presence is idempotent (a join or leave seen twice changes nothing), so a repeat is harmless. An RTC state
+    /// report waits as long, then is dropped: it is informational, and its connection's next frame waits for it.
+    /// Default 5 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);

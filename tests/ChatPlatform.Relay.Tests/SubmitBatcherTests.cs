@@ -1,37 +1,15 @@
-using System.Reflection;
 using ChatPlatform.Contracts;
 using ChatPlatform.Relay.Messages;
-using MassTransit;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.Relay.Tests;
 
-public sealed class SubmitBatcherTests : IAsyncLifetime
+public sealed class SubmitBatcherTests() : BatcherTests<SubmitBatcher, MessagesSubmitted>(
+    bus => new SubmitBatcher(bus, Options.Create(new RelayOptions { SubmitPublishers = Lanes }), NullLogger<SubmitBatcher>.Instance))
 {
-    private static readonly TimeSpan LongWait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan LongWait = BrokerStandIn.LongWait;
     private const int Lanes = 4;
-
-    private readonly SubmitBatcher _batcher;
-    private readonly BrokerStandIn _broker;
-
-    public SubmitBatcherTests()
-    {
-        var bus = DispatchProxy.Create<IBus, BrokerStandIn>();
-        _broker = (BrokerStandIn)(object)bus;
-        _batcher = new SubmitBatcher(bus, Options.Create(new RelayOptions { SubmitPublishers = Lanes }), NullLogger<SubmitBatcher>.Instance);
-    }
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
-
-    public async ValueTask InitializeAsync() => await _batcher.StartAsync(Cancel);
-
-    public async ValueTask DisposeAsync()
-    {
-        _broker.ConfirmAll();
-        await _batcher.StopAsync(CancellationToken.None);
-        _batcher.Dispose();
-    }
 
     private static MessageSubmitted Message(string roomId) =>
         new(Guid.CreateVersion7(), roomId, "alice", "alice~abc123", "hello", DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
@@ -52,19 +30,19 @@ public sealed class SubmitBatcherTests : IAsyncLifetime
         var (room, _) = RoomsOnTwoLanes();
         var (first, second, third) = (Message(room), Message(room), Message(room));
 
-        var submittingFirst = _batcher.SubmitAsync(first, Cancel);
-        await _broker.WaitForPublishesAsync(1);
-        var submittingSecond = _batcher.SubmitAsync(second, Cancel);
-        var submittingThird = _batcher.SubmitAsync(third, Cancel);
+        var submittingFirst = Batcher.SubmitAsync(first, Cancel);
+        await Broker.WaitForPublishesAsync(1);
+        var submittingSecond = Batcher.SubmitAsync(second, Cancel);
+        var submittingThird = Batcher.SubmitAsync(third, Cancel);
         await Settle();
 
-        _broker.Published.Count.ShouldBe(1, "the room's lane waits for the first confirm");
+        Broker.Published.Count.ShouldBe(1, "the room's lane waits for the first confirm");
         submittingSecond.IsCompleted.ShouldBeFalse();
-        _broker.ConfirmNext();
+        Broker.ConfirmNext();
         await submittingFirst.WaitAsync(LongWait, Cancel);
-        await _broker.WaitForPublishesAsync(2);
-        _broker.Published[1].Messages.Select(message => message.Id).ShouldBe([second.Id, third.Id]);
-        _broker.ConfirmNext();
+        await Broker.WaitForPublishesAsync(2);
+        Broker.Published[1].Messages.Select(message => message.Id).ShouldBe([second.Id, third.Id]);
+        Broker.ConfirmNext();
         await Task.WhenAll(submittingSecond, submittingThird).WaitAsync(LongWait, Cancel);
     }
 
@@ -73,12 +51,12 @@ public sealed class SubmitBatcherTests : IAsyncLifetime
     {
         var (room, otherRoom) = RoomsOnTwoLanes();
 
-        _ = _batcher.SubmitAsync(Message(room), Cancel);
-        await _broker.WaitForPublishesAsync(1);
-        _ = _batcher.SubmitAsync(Message(otherRoom), Cancel);
+        _ = Batcher.SubmitAsync(Message(room), Cancel);
+        await Broker.WaitForPublishesAsync(1);
+        _ = Batcher.SubmitAsync(Message(otherRoom), Cancel);
 
-        await _broker.WaitForPublishesAsync(2);
-        _broker.Published[1].Messages.ShouldHaveSingleItem().RoomId.ShouldBe(otherRoom);
+        await Broker.WaitForPublishesAsync(2);
+        Broker.Published[1].Messages.ShouldHaveSingleItem().RoomId.ShouldBe(otherRoom);
     }
 
     [Fact]
@@ -87,71 +65,5 @@ public sealed class SubmitBatcherTests : IAsyncLifetime
         var lanes = Enumerable.Range(0, 200).Select(index => SubmitBatcher.LaneOf($"room-{index}", Lanes)).Distinct();
 
         lanes.Order().ShouldBe([0, 1, 2, 3]);
-    }
-
-    /// <summary>The broker as the batcher sees it: each publish completes when the test confirms it.</summary>
-    public class BrokerStandIn : DispatchProxy
-    {
-        private readonly Lock _gate = new();
-        private readonly List<MessagesSubmitted> _published = [];
-        private readonly Queue<TaskCompletionSource> _unconfirmed = new();
-
-        public IReadOnlyList<MessagesSubmitted> Published
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _published.ToList();
-                }
-            }
-        }
-
-        public async Task WaitForPublishesAsync(int count)
-        {
-            var deadline = DateTime.UtcNow + LongWait;
-            while (Published.Count < count)
-            {
-                DateTime.UtcNow.ShouldBeLessThan(deadline, $"{count} publishes expected, {Published.Count} seen");
-                await Task.Delay(10);
-            }
-        }
-
-        public void ConfirmNext()
-        {
-            lock (_gate)
-            {
-                _unconfirmed.Dequeue().SetResult();
-            }
-        }
-
-        public void ConfirmAll()
-        {
-            lock (_gate)
-            {
-                while (_unconfirmed.TryDequeue(out var confirm))
-                {
-                    confirm.SetResult();
-                }
-            }
-        }
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
-        {
-            if (targetMethod?.Name != nameof(IPublishEndpoint.Publish) || args?[0] is not MessagesSubmitted batch)
-            {
-                throw new NotSupportedException($"The batcher is not expected to call {targetMethod?.Name}.");
-            }
-
-            var confirmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            lock (_gate)
-            {
-                _published.Add(batch);
-                _unconfirmed.Enqueue(confirmed);
-            }
-
-            // The batcher's own timeout still applies, so a test that fails before confirming cannot hang the run.
-            return confirmed.Task.WaitAsync(args.Length > 1 && args[1] is CancellationToken cancellation ? cancellation : CancellationToken.None);
-        }
     }
 }

@@ -61,10 +61,14 @@ public sealed class CursorBatcher(IBus bus, IOptions<RelayOptions> options, ILog
 
         try
         {
+            // A confirm lost across a broker restart leaves its publish waiting forever; without a bound, that one
+            // flush would hold every later read and ack of this instance's clients, and no receipt would leave it.
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(options.Value.PublishTimeout);
             await Task.WhenAll(batch
                 .Select(item => new CursorAdvanced(item.Key.RoomId, item.Key.User, item.Cursors.Delivered, item.Cursors.Read))
                 .Chunk(options.Value.MaxCursorBatch)
-                .Select(chunk => bus.Publish(new CursorsAdvanced(chunk), cancellationToken)));
+                .Select(chunk => bus.Publish(new CursorsAdvanced(chunk), timeout.Token)));
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

@@ -147,8 +147,10 @@ public sealed class SignalingProtocol(
         metrics.RtcState(report.State, report.HandshakeMilliseconds, report.Reason);
         try
         {
+            // The connection's next frame waits for this one: a confirm lost in a broker restart must not hold it.
+            using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
             await bus.Publish(new RtcStateReported(report.RoomId, session.ClientId, session.User.Name, report.Peer!,
-                report.State, report.HandshakeMilliseconds, report.Reason, clock.GetUtcNow()));
+                report.State, report.HandshakeMilliseconds, report.Reason, clock.GetUtcNow()), timeout.Token);
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
