@@ -41,7 +41,7 @@ public static class Extensions
         builder.Services.AddScoped<MessageStore>();
         builder.Services.AddScoped<CursorStore>();
         builder.Services.AddSingleton<DeliveryMetrics>();
-        builder.Services.AddSingleton(new OutboxSignal(settings.OutboxHandoffCapacity));
+        builder.Services.AddSingleton(services => new OutboxSignal(settings.OutboxHandoffCapacity, services.GetRequiredService<TimeProvider>()));
         // Before the bus (registered below), so no message is taken before the store is warm.
         builder.Services.AddHostedService<StoreWarmup>();
         builder.Services.AddSingleton<StoreMessages>(services => async (messages, cancellationToken) =>

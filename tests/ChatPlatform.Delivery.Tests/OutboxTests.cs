@@ -153,6 +153,21 @@ public class OutboxTests(PostgresDatabase database) : IClassFixture<PostgresData
     }
 
     [Fact]
+    public async Task Rows_handed_over_carry_the_time_their_statement_committed_while_the_table_keeps_the_time_before_it()
+    {
+        var room = NewRoom();
+        var committedAt = StoredAt.AddMilliseconds(40);
+        var handoff = new OutboxSignal(clock: new FixedClock(committedAt));
+
+        await StoreAsync(Submitted(room), handoff);
+
+        var handed = handoff.Take(10).ShouldHaveSingleItem();
+        handed.CommittedAt.ShouldBe(committedAt, "the dispatch latency counts from the commit");
+        handed.CreatedAt.ShouldBe(StoredAt);
+        (await StoredInOutboxAsync(room)).ShouldHaveSingleItem().Row.CreatedAt.ShouldBe(StoredAt, "the claim delay counts from before the statement");
+    }
+
+    [Fact]
     public async Task A_duplicate_store_hands_nothing_to_the_dispatcher()
     {
         var submitted = Submitted(NewRoom());

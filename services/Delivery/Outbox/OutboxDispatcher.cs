@@ -177,7 +177,9 @@ public sealed class OutboxDispatcher(
         var now = clock.GetUtcNow();
         foreach (var row in rows)
         {
-            metrics.Dispatched(now - row.CreatedAt);
+            // From the commit: the statement before it is the store's time (chat_message_store_duration), not the
+            // outbox's.
+            metrics.Dispatched(now - (row.CommittedAt ?? row.CreatedAt));
         }
     }
 

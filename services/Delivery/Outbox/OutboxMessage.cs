@@ -23,7 +23,17 @@ public sealed class OutboxMessage
 
     public required string Payload { get; set; }
 
+    /// <summary>
+    /// Taken before the statement that writes the row, so that a row is never claimable earlier than its hand-off
+    /// allows (see <see cref="DeliveryOptions.OutboxClaimDelay"/>).
+    /// </summary>
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>
+    /// When the statement that wrote the row returned committed, for a row handed over in this process; not stored.
+    /// A row read back from the table has only <see cref="CreatedAt"/>.
+    /// </summary>
+    public DateTimeOffset? CommittedAt { get; set; }
 
     public static OutboxMessage For<T>(T message, DateTimeOffset now)
         where T : class =>

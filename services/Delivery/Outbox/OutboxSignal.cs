@@ -9,7 +9,7 @@ namespace ChatPlatform.Delivery.Outbox;
 /// the record: a row dropped here (the hand-off is full, the process dies) waits in the table until the
 /// dispatcher's claim takes it, <see cref="DeliveryOptions.OutboxClaimDelay"/> after it was written.
 /// </summary>
-public sealed class OutboxSignal(int capacity = OutboxSignal.DefaultCapacity)
+public sealed class OutboxSignal(int capacity = OutboxSignal.DefaultCapacity, TimeProvider? clock = null)
 {
     public const int DefaultCapacity = 10_000;
 
@@ -28,11 +28,16 @@ public sealed class OutboxSignal(int capacity = OutboxSignal.DefaultCapacity)
         }
     }
 
-    /// <summary>Called after the commit: rows of a statement that failed must never reach this.</summary>
+    /// <summary>
+    /// Called after the commit: rows of a statement that failed must never reach this. The rows are stamped with the
+    /// time of the commit, from which their dispatch latency counts.
+    /// </summary>
     public void Committed(IEnumerable<OutboxMessage> rows)
     {
+        var committedAt = (clock ?? TimeProvider.System).GetUtcNow();
         foreach (var row in rows)
         {
+            row.CommittedAt = committedAt;
             _committed.Writer.TryWrite(row);
         }
     }

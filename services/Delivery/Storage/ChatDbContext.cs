@@ -47,6 +47,7 @@ public sealed class ChatDbContext(DbContextOptions<ChatDbContext> options) : DbC
             outbox.Property(o => o.Id).UseIdentityAlwaysColumn();
             outbox.Property(o => o.MessageType).HasMaxLength(200);
             outbox.Property(o => o.Payload).HasColumnType("jsonb");
+            outbox.Ignore(o => o.CommittedAt);
         });
 
         // PostgreSQL convention: snake_case names, so hand-written SQL and psql sessions read naturally.
