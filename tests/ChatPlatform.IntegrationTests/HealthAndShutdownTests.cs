@@ -141,6 +141,8 @@ public class HealthAndShutdownTests(ChatStack stack)
             (await WaitForReadyStatusAsync(service, HttpStatusCode.OK)).ShouldBe(HttpStatusCode.OK, service.Name);
         }
 
+        await stack.WaitUntilEveryServiceIsReadyAsync();
+
         // And the path works again end to end.
         var token = await Tokens.IssueAsync(stack.GatewayUrl, "heidi", "general");
         await using var relay = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(stack.GatewayUrl, "/ws/relay", token));

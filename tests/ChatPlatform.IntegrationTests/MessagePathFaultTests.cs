@@ -92,6 +92,7 @@ public class MessagePathFaultTests(ChatStack stack)
         var sent = await burst;
 
         await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+        await stack.WaitUntilEveryServiceIsReadyAsync();
     }
 
     [Fact]
@@ -115,6 +116,7 @@ public class MessagePathFaultTests(ChatStack stack)
 
         var sent = await burst;
         await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+        await stack.WaitUntilEveryServiceIsReadyAsync();
     }
 
     [Fact]
@@ -143,6 +145,7 @@ public class MessagePathFaultTests(ChatStack stack)
         }
 
         await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+        await stack.WaitUntilEveryServiceIsReadyAsync();
     }
 
     [Fact]

@@ -209,11 +209,13 @@ public class RelayTests(ChatStack stack)
         await alice.SendUntilAcceptedAsync(id, room, "did you read this?", DeliveryTimeout);
         (await bob.WaitForDistinctMessagesAsync(room, 1, DeliveryTimeout)).ShouldBeTrue();
         await bob.SendAsync(new { type = "read", roomId = room, seq = 1 });
-        (await RelayClient.WaitUntilAsync(() => alice.FramesOfType("receipt").Any(receipt =>
-            receipt.GetProperty("user").GetString() == "bob" && receipt.GetProperty("read").GetInt64() == 1), DeliveryTimeout)).ShouldBeTrue();
+        var receiptArrived = await RelayClient.WaitUntilAsync(() => alice.FramesOfType("receipt").Any(receipt =>
+            receipt.GetProperty("user").GetString() == "bob" && receipt.GetProperty("read").GetInt64() == 1), DeliveryTimeout);
 
         var aliceToken = await Tokens.IssueAsync(stack.GatewayUrl, "alice", room);
         var status = await stack.GetJsonAsync($"/api/messages/{id}", aliceToken);
+        // Tells where a missing receipt was lost: before Delivery stored the cursor, or on its way back to alice.
+        receiptArrived.ShouldBeTrue($"alice got no receipt of bob's read; Delivery's status of the message then: {status}");
         status.GetProperty("seq").GetInt64().ShouldBe(1);
         status.GetProperty("deliveredTo").EnumerateArray().Select(user => user.GetString()).ShouldBe(["bob"]);
         status.GetProperty("readBy").EnumerateArray().Select(user => user.GetString()).ShouldBe(["bob"]);

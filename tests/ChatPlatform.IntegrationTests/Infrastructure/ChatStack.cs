@@ -98,6 +98,17 @@ public sealed class ChatStack : IAsyncLifetime
         await Gateway.WaitUntilReadyAsync(StartTimeout);
     }
 
+    /// <summary>
+    /// Waits until every instance of the stack reports ready, every receive endpoint included (MassTransit reports
+    /// one still reconnecting as degraded, which is not ready): a test that restarted RabbitMQ or PostgreSQL hands the
+    /// next test a stack that has recovered, not one whose queues are still coming back.
+    /// </summary>
+    public async Task WaitUntilEveryServiceIsReadyAsync()
+    {
+        ServiceProcess?[] instances = [Gateway, Relay, Relay2, Signaling, Signaling2, Delivery, Delivery2];
+        await Task.WhenAll(instances.OfType<ServiceProcess>().Select(instance => instance.WaitUntilReadyAsync(StartTimeout)));
+    }
+
     /// <summary>Starts one more instance of a backend service (not yet ready when this returns).</summary>
     /// <summary>
     /// Starts an instance again after it was stopped or killed, on the same port (so the gateway finds it), and
