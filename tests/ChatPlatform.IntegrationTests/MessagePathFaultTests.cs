@@ -85,13 +85,18 @@ public class MessagePathFaultTests(ChatStack stack)
         await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
 
         var burst = SendAsync(alice, room, 120);
-        await RelayClient.WaitUntilAsync(() => alice.FramesOfType("accepted").Count >= 30, SendTimeout);
+        await RelayClient.WaitUntilAsync(() => alice.FramesOfType("accepted").Count >= 30 && bob.DistinctMessagesIn(room).Count >= 1, SendTimeout);
         await stack.Servers.StopBrokerAsync();
+        var readWhileAway = bob.LastContiguousSeq(room);
+        await bob.SendAsync(new { type = "read", roomId = room, seq = readWhileAway });
         await Task.Delay(TimeSpan.FromSeconds(2));
         await stack.Servers.StartBrokerAsync();
         var sent = await burst;
 
         await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
+        // Its receipt may be published before alice's relay has its queue back: the catch-up then brings it.
+        (await RelayClient.WaitUntilAsync(() => alice.FramesOfType("receipt").Any(receipt => receipt.GetProperty("user").GetString() == "bob"
+            && receipt.GetProperty("read").GetInt64() >= readWhileAway), DeliveryTimeout)).ShouldBeTrue("a read made while the broker was away reaches the room");
         await stack.WaitUntilEveryServiceIsReadyAsync();
     }
 

@@ -139,6 +139,16 @@ public sealed class RoomFanout(
             CloseIfOverloaded(subscriber);
             if (page.Messages.Count < limit)
             {
+                if (catchUp)
+                {
+                    // Receipts published while this instance's queue was gone were lost with it; storage's last page
+                    // carries the room's current ones, and a client keeps the highest of each member's cursors.
+                    foreach (var receipt in page.Receipts)
+                    {
+                        subscriber.Session.Send(ReceiptFrame.From(receipt));
+                    }
+                }
+
                 return;
             }
         }
