@@ -44,6 +44,14 @@ public sealed class DeliveryOptions
     [Range(0, 10)]
     public int HistoryRetryLimit { get; set; } = 2;
 
+    /// <summary>
+    /// How long an answer to a history request waits for the broker's confirm. The relay that asked waits no longer
+    /// (its own history timeout, 5 s by default), and a confirm lost in a broker restart would otherwise hold one of
+    /// the endpoint's consumers for good. Default 5 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan HistoryResponseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>First retry delay; each next one doubles, up to <see cref="RetryMaxInterval"/>. Default 200 ms.</summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
     public TimeSpan RetryMinInterval { get; set; } = TimeSpan.FromMilliseconds(200);

@@ -13,7 +13,12 @@ public sealed class HistoryRequestedConsumer(ChatDbContext db, IOptions<Delivery
     {
         var request = context.Message;
         var limit = Math.Clamp(request.Limit, 1, options.Value.HistoryPageSize);
-        await context.RespondAsync(await ReadAsync(db, request.RoomId, Math.Max(0, request.AfterSeq), limit, withReceipts: true, context.CancellationToken));
+        var history = await ReadAsync(db, request.RoomId, Math.Max(0, request.AfterSeq), limit, withReceipts: true, context.CancellationToken);
+        // RespondAsync would wait for the confirm with the consume's own token, which only a shutdown cancels.
+        var requester = await context.GetResponseEndpoint<RoomHistory>();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        timeout.CancelAfter(options.Value.HistoryResponseTimeout);
+        await requester.Send(history, timeout.Token);
     }
 
     /// <summary>
