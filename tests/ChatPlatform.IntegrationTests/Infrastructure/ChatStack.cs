@@ -109,7 +109,6 @@ public sealed class ChatStack : IAsyncLifetime
         await Task.WhenAll(instances.OfType<ServiceProcess>().Select(instance => instance.WaitUntilReadyAsync(StartTimeout)));
     }
 
-    /// <summary>Starts one more instance of a backend service (not yet ready when this returns).</summary>
     /// <summary>
     /// Starts an instance again after it was stopped or killed, on the same port (so the gateway finds it), and
     /// waits until it is ready. It takes the stopped one's place in the stack, so a later test that stops or kills
@@ -128,6 +127,7 @@ public sealed class ChatStack : IAsyncLifetime
         return process;
     }
 
+    /// <summary>Starts one more instance of a backend service (not yet ready when this returns).</summary>
     public ServiceProcess StartService(string instanceId, string service, IReadOnlyDictionary<string, string>? settings = null) =>
         Launch(instanceId, service, FreePort.Next(), settings: settings);
 
