@@ -72,9 +72,23 @@ public sealed class RoomFanout(
     /// <summary>Starts a fill unless one is running for this subscription.</summary>
     public void FillGapSoon(Subscriber subscriber, TimeSpan delay, bool evenWithoutGap = false)
     {
-        if (!subscriber.Subscription.TryBeginFill())
+        var subscription = subscriber.Subscription;
+        if (!subscription.TryBeginFill())
         {
-            return;
+            if (!evenWithoutGap)
+            {
+                return;
+            }
+
+            // A gap fill still backing off from the outage must not swallow the catch-up: it runs it when it ends. The
+            // second try covers a fill that ended between the two calls without seeing the request.
+            subscription.RequestCatchUp();
+            if (!subscription.TryBeginFill())
+            {
+                return;
+            }
+
+            subscription.TakeCatchUpRequest();
         }
 
         _ = Task.Run(async () =>
@@ -117,7 +131,11 @@ public sealed class RoomFanout(
             }
             finally
             {
-                subscriber.Subscription.EndFill();
+                subscription.EndFill();
+                if (subscription.TakeCatchUpRequest() && !subscriber.Session.Closed.IsCancellationRequested && subscriptions.IsCurrent(subscriber))
+                {
+                    FillGapSoon(subscriber, TimeSpan.Zero, evenWithoutGap: true);
+                }
             }
         });
     }
@@ -142,10 +160,14 @@ public sealed class RoomFanout(
                 if (catchUp)
                 {
                     // Receipts published while this instance's queue was gone were lost with it; storage's last page
-                    // carries the room's current ones, and a client keeps the highest of each member's cursors.
+                    // carries the room's current ones, and a client keeps the highest of each member's cursors. Every
+                    // subscription catches up at once, so these wait for queue space rather than overflow it.
                     foreach (var receipt in page.Receipts)
                     {
-                        subscriber.Session.Send(ReceiptFrame.From(receipt));
+                        if (!await subscriber.Session.SendAsync(ReceiptFrame.From(receipt)))
+                        {
+                            return;
+                        }
                     }
                 }
 

@@ -17,6 +17,7 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
     private bool _replaying = true;
     private long _lastPushed = afterSeq;
     private int _filling;
+    private int _catchUpRequested;
 
     public string RoomId { get; } = roomId;
 
@@ -187,6 +188,15 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
     public bool TryBeginFill() => Interlocked.CompareExchange(ref _filling, 1, 0) == 0;
 
     public void EndFill() => Volatile.Write(ref _filling, 0);
+
+    /// <summary>
+    /// Asks for a catch-up from storage that could not start because a fill was running: that fill runs it when it
+    /// ends (<see cref="TakeCatchUpRequest"/>).
+    /// </summary>
+    public void RequestCatchUp() => Volatile.Write(ref _catchUpRequested, 1);
+
+    /// <summary>True once for each catch-up asked for since the last call.</summary>
+    public bool TakeCatchUpRequest() => Interlocked.Exchange(ref _catchUpRequested, 0) == 1;
 
     private void PushReady(DateTimeOffset now)
     {
