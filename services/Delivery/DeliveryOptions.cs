@@ -45,9 +45,9 @@ public sealed class DeliveryOptions
     public int HistoryRetryLimit { get; set; } = 2;
 
     /// <summary>
-    /// How long an answer to a history request waits for the broker's confirm. The relay that asked waits no longer
-    /// (its own history timeout, 5 s by default), and a confirm lost in a broker restart would otherwise hold one of
-    /// the endpoint's consumers for good. Default 5 s.
+    /// How long an answer to a history request waits for the broker's confirm before it is dropped. By then the relay
+    /// that asked has given up (it waits 5 s from its request by default, <c>Relay:HistoryTimeout</c>), and a confirm
+    /// lost in a broker restart would otherwise hold one of the endpoint's consumers for good. Default 5 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan HistoryResponseTimeout { get; set; } = TimeSpan.FromSeconds(5);

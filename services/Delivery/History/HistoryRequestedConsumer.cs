@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace ChatPlatform.Delivery.History;
 
 /// <summary>Answers the relays' replay and gap-fill requests from storage.</summary>
-public sealed class HistoryRequestedConsumer(ChatDbContext db, IOptions<DeliveryOptions> options) : IConsumer<HistoryRequested>
+public sealed class HistoryRequestedConsumer(ChatDbContext db, IOptions<DeliveryOptions> options, ILogger<HistoryRequestedConsumer> logger)
+    : IConsumer<HistoryRequested>
 {
     public async Task Consume(ConsumeContext<HistoryRequested> context)
     {
@@ -18,7 +19,17 @@ public sealed class HistoryRequestedConsumer(ChatDbContext db, IOptions<Delivery
         var requester = await context.GetResponseEndpoint<RoomHistory>();
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         timeout.CancelAfter(options.Value.HistoryResponseTimeout);
-        await requester.Send(history, timeout.Token);
+        try
+        {
+            await requester.Send(history, timeout.Token);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            // The relay that asked has given up by now. Retrying would read storage again for nobody, and a fault would be
+            // one more send to wait on: the request is done with.
+            logger.LogWarning("The answer to a history request for {RoomId} was not confirmed within {Timeout}; dropped",
+                request.RoomId, options.Value.HistoryResponseTimeout);
+        }
     }
 
     /// <summary>

@@ -13,6 +13,8 @@ public sealed class OutboxSignal(int capacity = OutboxSignal.DefaultCapacity, Ti
 {
     public const int DefaultCapacity = 10_000;
 
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     private readonly Channel<OutboxMessage> _committed = Channel.CreateBounded<OutboxMessage>(
         new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
@@ -34,7 +36,7 @@ public sealed class OutboxSignal(int capacity = OutboxSignal.DefaultCapacity, Ti
     /// </summary>
     public void Committed(IEnumerable<OutboxMessage> rows)
     {
-        var committedAt = (clock ?? TimeProvider.System).GetUtcNow();
+        var committedAt = _clock.GetUtcNow();
         foreach (var row in rows)
         {
             row.CommittedAt = committedAt;
