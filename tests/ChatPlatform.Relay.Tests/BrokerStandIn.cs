@@ -39,12 +39,16 @@ public class BrokerStandIn<TMessage> : DispatchProxy
         }
     }
 
-    public async Task WaitForPublishesAsync(int count)
+    public Task WaitForPublishesAsync(int count) =>
+        WaitUntilPublishedAsync(published => published.Count >= count, $"{count} publishes");
+
+    /// <summary>Waits until what was published meets <paramref name="condition"/>; fails after a long wait.</summary>
+    public async Task WaitUntilPublishedAsync(Func<IReadOnlyList<TMessage>, bool> condition, string expected)
     {
         var deadline = DateTime.UtcNow + BrokerStandIn.LongWait;
-        while (Published.Count < count)
+        while (!condition(Published))
         {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, $"{count} publishes expected, {Published.Count} seen");
+            DateTime.UtcNow.ShouldBeLessThan(deadline, $"{expected} expected, {Published.Count} publishes seen");
             await Task.Delay(10);
         }
     }

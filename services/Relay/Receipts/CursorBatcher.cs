@@ -70,14 +70,21 @@ public sealed class CursorBatcher(IBus bus, IOptions<RelayOptions> options, ILog
                 .Chunk(options.Value.MaxCursorBatch)
                 .Select(chunk => bus.Publish(new CursorsAdvanced(chunk), timeout.Token)));
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception exception)
         {
-            // Cursors are cumulative: putting them back loses nothing, and newer ones merge in.
-            logger.LogWarning(exception, "Publishing {Count} cursor update(s) failed; retrying next interval", batch.Count);
+            // Cursors are cumulative: putting them back loses nothing, and newer ones merge in. That holds for a flush
+            // cut short by the stop too: the last flush in StopAsync sends them.
             foreach (var (key, cursors) in batch)
             {
                 Merge(key.RoomId, key.User, cursors);
             }
+
+            if (exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+
+            logger.LogWarning(exception, "Publishing {Count} cursor update(s) failed; they wait for the next flush", batch.Count);
         }
     }
 
