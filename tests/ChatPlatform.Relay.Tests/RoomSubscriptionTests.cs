@@ -464,6 +464,19 @@ public class RoomSubscriptionTests
         subscription.EndFill();
         subscription.TryBeginFill().ShouldBeTrue();
     }
+
+    [Fact]
+    public void A_catch_up_asked_for_while_a_fill_runs_is_handed_to_that_fill_when_it_ends_and_only_once()
+    {
+        var (subscription, _) = SubscribeLive();
+
+        subscription.TryBeginFill().ShouldBeTrue();
+        subscription.TryBeginFill(catchUp: true).ShouldBeFalse();
+
+        subscription.EndFill().ShouldBeTrue("the fill that ends runs the catch-up");
+        subscription.TryBeginFill(catchUp: true).ShouldBeTrue();
+        subscription.EndFill().ShouldBeFalse("nothing was asked for during the catch-up itself");
+    }
 }
 
 /// <summary>A replay page as the relay takes it: in seq order, one message at a time.</summary>

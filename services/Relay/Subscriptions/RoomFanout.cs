@@ -73,22 +73,11 @@ public sealed class RoomFanout(
     public void FillGapSoon(Subscriber subscriber, TimeSpan delay, bool evenWithoutGap = false)
     {
         var subscription = subscriber.Subscription;
-        if (!subscription.TryBeginFill())
+        // A catch-up that finds a gap fill still backing off from the outage is kept for that fill, which runs it when
+        // it ends.
+        if (!subscription.TryBeginFill(catchUp: evenWithoutGap))
         {
-            if (!evenWithoutGap)
-            {
-                return;
-            }
-
-            // A gap fill still backing off from the outage must not swallow the catch-up: it runs it when it ends. The
-            // second try covers a fill that ended between the two calls without seeing the request.
-            subscription.RequestCatchUp();
-            if (!subscription.TryBeginFill())
-            {
-                return;
-            }
-
-            subscription.TakeCatchUpRequest();
+            return;
         }
 
         _ = Task.Run(async () =>
@@ -131,8 +120,7 @@ public sealed class RoomFanout(
             }
             finally
             {
-                subscription.EndFill();
-                if (subscription.TakeCatchUpRequest() && !subscriber.Session.Closed.IsCancellationRequested && subscriptions.IsCurrent(subscriber))
+                if (subscription.EndFill() && !subscriber.Session.Closed.IsCancellationRequested && subscriptions.IsCurrent(subscriber))
                 {
                     FillGapSoon(subscriber, TimeSpan.Zero, evenWithoutGap: true);
                 }

@@ -16,8 +16,8 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
     private readonly SortedDictionary<long, PendingPush> _unacknowledged = [];
     private bool _replaying = true;
     private long _lastPushed = afterSeq;
-    private int _filling;
-    private int _catchUpRequested;
+    private bool _filling;
+    private bool _catchUpPending;
 
     public string RoomId { get; } = roomId;
 
@@ -184,19 +184,35 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
         }
     }
 
-    /// <summary>Lets one gap fill run at a time; the caller releases it with <see cref="EndFill"/>.</summary>
-    public bool TryBeginFill() => Interlocked.CompareExchange(ref _filling, 1, 0) == 0;
-
-    public void EndFill() => Volatile.Write(ref _filling, 0);
-
     /// <summary>
-    /// Asks for a catch-up from storage that could not start because a fill was running: that fill runs it when it
-    /// ends (<see cref="TakeCatchUpRequest"/>).
+    /// Lets one fill run at a time; the caller releases it with <see cref="EndFill"/>. A catch-up asked for while a fill
+    /// runs is not dropped: it is kept for that fill, whose <see cref="EndFill"/> hands it back.
     /// </summary>
-    public void RequestCatchUp() => Volatile.Write(ref _catchUpRequested, 1);
+    public bool TryBeginFill(bool catchUp = false)
+    {
+        lock (_gate)
+        {
+            if (_filling)
+            {
+                _catchUpPending |= catchUp;
+                return false;
+            }
 
-    /// <summary>True once for each catch-up asked for since the last call.</summary>
-    public bool TakeCatchUpRequest() => Interlocked.Exchange(ref _catchUpRequested, 0) == 1;
+            _filling = true;
+            return true;
+        }
+    }
+
+    /// <summary>Ends the fill. True if a catch-up was asked for meanwhile: the caller runs it.</summary>
+    public bool EndFill()
+    {
+        lock (_gate)
+        {
+            var catchUpPending = _catchUpPending;
+            (_filling, _catchUpPending) = (false, false);
+            return catchUpPending;
+        }
+    }
 
     private void PushReady(DateTimeOffset now)
     {
