@@ -44,6 +44,26 @@ public class RoomDirectoryTests
     }
 
     [Fact]
+    public async Task A_remote_join_landing_during_a_local_join_is_applied_only_after_the_joiner_was_told_it_joined()
+    {
+        var directory = Directory();
+        Task<PresenceChange?>? remoteJoin = null;
+        var appliedWhileTelling = true;
+
+        directory.JoinLocal("general", new Peer("bob~1", "bob"), others =>
+        {
+            others.ShouldBeEmpty();
+            remoteJoin = Task.Run(() => directory.Apply(Remote("there", 1, "general", "alice~2", joined: true)));
+            // Holding the lock, the remote join cannot land, however long we give it.
+            appliedWhileTelling = remoteJoin.Wait(TimeSpan.FromMilliseconds(200));
+        });
+
+        appliedWhileTelling.ShouldBeFalse();
+        (await remoteJoin!).ShouldBe(new PresenceChange("general", new Peer("alice~2", "alice"), Joined: true));
+        directory.LocalMembers("general").ShouldBe(["bob~1"]);
+    }
+
+    [Fact]
     public void Joining_twice_changes_nothing_and_publishes_nothing()
     {
         var directory = Directory();

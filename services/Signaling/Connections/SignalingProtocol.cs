@@ -71,8 +71,7 @@ public sealed class SignalingProtocol(
         }
 
         var me = new Peer(session.ClientId, session.User.Name);
-        var (added, others) = directory.JoinLocal(roomId, me);
-        session.Send(new JoinedFrame(roomId, others));
+        var (added, _) = directory.JoinLocal(roomId, me, others => session.Send(new JoinedFrame(roomId, others)));
         if (added)
         {
             notifier.Tell(new PresenceChange(roomId, me, Joined: true));

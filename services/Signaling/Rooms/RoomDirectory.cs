@@ -40,13 +40,19 @@ public sealed class RoomDirectory(string instanceId, TimeProvider clock)
     /// <summary>This process's identity in presence events: unique per start, so a restarted instance begins a fresh sequence.</summary>
     public string InstanceId { get; } = instanceId;
 
-    /// <summary>Joins a local client. Returns whether it is new in the room, and the other peers.</summary>
-    public (bool Added, IReadOnlyList<Peer> Others) JoinLocal(string roomId, Peer peer)
+    /// <summary>
+    /// Joins a local client. Returns whether it is new in the room, and the other peers. <paramref name="tellJoined"/>
+    /// runs under the lock with the other peers: a remote join applied right after this one then finds the client
+    /// a member and queues its peer-joined behind the client's joined, never before it (a client told of a peer
+    /// before it is told it joined could take the joined's list as the whole room). It must only queue, not wait.
+    /// </summary>
+    public (bool Added, IReadOnlyList<Peer> Others) JoinLocal(string roomId, Peer peer, Action<IReadOnlyList<Peer>>? tellJoined = null)
     {
         lock (_gate)
         {
             var members = Room(roomId);
             var others = members.Values.Where(m => m.Peer.ClientId != peer.ClientId).Select(m => m.Peer).ToList();
+            tellJoined?.Invoke(others);
             if (members.ContainsKey(peer.ClientId))
             {
                 return (false, others);

@@ -15,6 +15,8 @@ public sealed class TestSocket : IAsyncDisposable
     // ClientWebSocket allows one send at a time; tests send from their own flow and from background ackers.
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly Channel<JsonElement> _frames = Channel.CreateUnbounded<JsonElement>();
+    // Named when a wait fails: a frame that came early and was skipped by an earlier wait looks like one that never came.
+    private readonly Queue<string> _skipped = new();
     private readonly TaskCompletionSource<WebSocketCloseStatus?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private TestSocket(ClientWebSocket socket)
@@ -109,17 +111,35 @@ public sealed class TestSocket : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"No \"{type}\" frame within {timeout ?? DefaultTimeout}.");
+                throw new TimeoutException($"No \"{type}\" frame within {timeout ?? DefaultTimeout}; the last frames skipped on this socket: [{SkippedTypes()}].");
             }
             catch (ChannelClosedException)
             {
                 throw new InvalidOperationException($"The socket closed ({_closed.Task.Result}) before a \"{type}\" frame came.");
             }
 
-            if (frame.GetProperty("type").GetString() == type)
+            var frameType = frame.GetProperty("type").GetString();
+            if (frameType == type)
             {
                 return frame;
             }
+
+            lock (_skipped)
+            {
+                _skipped.Enqueue(frameType ?? "?");
+                if (_skipped.Count > 20)
+                {
+                    _skipped.Dequeue();
+                }
+            }
+        }
+    }
+
+    private string SkippedTypes()
+    {
+        lock (_skipped)
+        {
+            return string.Join(", ", _skipped);
         }
     }
 
