@@ -49,7 +49,10 @@ public class DevTokenTests
         token.Issuer.ShouldBe(Auth.Issuer);
         token.Audiences.ShouldBe([Auth.Audience]);
         token.Alg.ShouldBe("HS256");
-        (token.ValidTo - DateTime.UtcNow).ShouldBeLessThanOrEqualTo(Auth.DevTokenLifetime);
+        token.TryGetPayloadValue<long>("exp", out _).ShouldBeTrue("the token carries exp");
+        var lifetime = token.ValidTo - DateTime.UtcNow;
+        lifetime.ShouldBeGreaterThan(TimeSpan.Zero, "not expired when issued");
+        lifetime.ShouldBeLessThanOrEqualTo(Auth.DevTokenLifetime);
     }
 
     [Theory]

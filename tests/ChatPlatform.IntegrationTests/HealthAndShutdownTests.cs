@@ -144,9 +144,10 @@ public class HealthAndShutdownTests(ChatStack stack)
         await stack.WaitUntilEveryServiceIsReadyAsync();
 
         // And the path works again end to end.
-        var token = await Tokens.IssueAsync(stack.GatewayUrl, "heidi", "general");
+        var room = RelayTests.NewRoom();
+        var token = await Tokens.IssueAsync(stack.GatewayUrl, "heidi", room);
         await using var relay = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(stack.GatewayUrl, "/ws/relay", token));
-        await relay.SendAsync(new { type = "send", id = Guid.CreateVersion7(), roomId = "general", text = "back", sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+        await relay.SendAsync(new { type = "send", id = Guid.CreateVersion7(), roomId = room, text = "back", sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
         await relay.ReceiveAsync("accepted", TimeSpan.FromSeconds(30));
     }
 

@@ -8,10 +8,22 @@ namespace ChatPlatform.IntegrationTests;
 /// was) is stored once and reaches every member once, in seq order, whatever restarts in the middle.
 /// </summary>
 [Collection(StackCollection.Name)]
-public class MessagePathFaultTests(ChatStack stack)
+public class MessagePathFaultTests(ChatStack stack) : IAsyncLifetime
 {
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(120);
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// After every test, passed or failed: the next test (in whatever order xUnit picks) starts on a stack whose every
+    /// instance has its queues back, not on one still recovering from this test's fault.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        await stack.WaitUntilEveryServiceIsReadyAsync();
+        GC.SuppressFinalize(this);
+    }
 
     [Fact]
     public async Task Messages_sent_while_Delivery_is_down_are_all_stored_and_delivered_once_when_it_is_back()
@@ -85,19 +97,27 @@ public class MessagePathFaultTests(ChatStack stack)
         await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
 
         var burst = SendAsync(alice, room, 120);
-        await RelayClient.WaitUntilAsync(() => alice.FramesOfType("accepted").Count >= 30 && bob.DistinctMessagesIn(room).Count >= 1, SendTimeout);
+        (await RelayClient.WaitUntilAsync(() => alice.FramesOfType("accepted").Count >= 30 && bob.DistinctMessagesIn(room).Count >= 1, SendTimeout))
+            .ShouldBeTrue("the broker is stopped in the middle of the burst, not before it");
         await stack.Servers.StopBrokerAsync();
-        var readWhileAway = bob.LastContiguousSeq(room);
-        await bob.SendAsync(new { type = "read", roomId = room, seq = readWhileAway });
-        await Task.Delay(TimeSpan.FromSeconds(2));
-        await stack.Servers.StartBrokerAsync();
+        long readWhileAway;
+        try
+        {
+            readWhileAway = bob.LastContiguousSeq(room);
+            await bob.SendAsync(new { type = "read", roomId = room, seq = readWhileAway });
+            await Task.Delay(TimeSpan.FromSeconds(2));
+        }
+        finally
+        {
+            await stack.Servers.StartBrokerAsync();
+        }
+
         var sent = await burst;
 
         await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
         // Its receipt may be published before alice's relay has its queue back: the catch-up then brings it.
         (await RelayClient.WaitUntilAsync(() => alice.FramesOfType("receipt").Any(receipt => receipt.GetProperty("user").GetString() == "bob"
             && receipt.GetProperty("read").GetInt64() >= readWhileAway), DeliveryTimeout)).ShouldBeTrue("a read made while the broker was away reaches the room");
-        await stack.WaitUntilEveryServiceIsReadyAsync();
     }
 
     [Fact]
@@ -108,7 +128,8 @@ public class MessagePathFaultTests(ChatStack stack)
         await using var bob = await RelayClient.JoinAsync(stack.GatewayUrl, "bob", room);
 
         var burst = SendAsync(alice, room, 120);
-        await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 30, SendTimeout);
+        (await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 30, SendTimeout))
+            .ShouldBeTrue("PostgreSQL is stopped in the middle of the burst, not before it");
         await stack.Servers.StopDatabaseAsync();
         try
         {
@@ -121,7 +142,6 @@ public class MessagePathFaultTests(ChatStack stack)
 
         var sent = await burst;
         await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
-        await stack.WaitUntilEveryServiceIsReadyAsync();
     }
 
     [Fact]
@@ -150,7 +170,6 @@ public class MessagePathFaultTests(ChatStack stack)
         }
 
         await AssertStoredAndDeliveredOnceAsync(room, sent, alice, bob);
-        await stack.WaitUntilEveryServiceIsReadyAsync();
     }
 
     [Fact]
@@ -163,7 +182,8 @@ public class MessagePathFaultTests(ChatStack stack)
         var bobStaysConnected = bob.StayConnectedAsync(stop.Token);
 
         var burst = SendAsync(alice, room, 120);
-        await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 30, SendTimeout);
+        (await RelayClient.WaitUntilAsync(() => bob.DistinctMessagesIn(room).Count >= 30, SendTimeout))
+            .ShouldBeTrue("the relay is killed in the middle of the burst, not before it");
         stack.Relay.Kill();
         List<Guid> sent;
         try

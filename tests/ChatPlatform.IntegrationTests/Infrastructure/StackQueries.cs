@@ -39,7 +39,11 @@ public static class StackQueries
     }
 
     /// <summary>The sum of a metric's samples (every label set) over the given instances' /metrics.</summary>
-    public static async Task<double> SumMetricAsync(this ChatStack stack, string name, params ServiceProcess[] instances)
+    public static Task<double> SumMetricAsync(this ChatStack stack, string name, params ServiceProcess[] instances) =>
+        stack.SumMetricAsync(name, label: null, instances);
+
+    /// <summary>The sum over the instances of the series of <paramref name="name"/> that carry <paramref name="label"/> (<c>reason="timeout"</c>), or of all of them.</summary>
+    public static async Task<double> SumMetricAsync(this ChatStack stack, string name, string? label, params ServiceProcess[] instances)
     {
         using var http = new HttpClient();
         var sum = 0.0;
@@ -48,7 +52,8 @@ public static class StackQueries
             var text = await http.GetStringAsync(new Uri(instance.Url, "/metrics"));
             foreach (var line in text.Split('\n'))
             {
-                if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' ')
+                if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' '
+                    && (label is null || line.Contains(label, StringComparison.Ordinal)))
                 {
                     sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
                 }
