@@ -6,9 +6,11 @@ using ChatPlatform.IntegrationTests.Infrastructure;
 namespace ChatPlatform.IntegrationTests;
 
 [Collection(StackCollection.Name)]
-public class HealthAndShutdownTests(ChatStack stack)
+public class HealthAndShutdownTests(ChatStack stack) : StackFaultTests
 {
     private static readonly TimeSpan HealthChangeTimeout = TimeSpan.FromSeconds(90);
+
+    protected override ChatStack Stack => stack;
 
     [Fact]
     public async Task Every_service_is_ready_on_its_own_port_and_reports_the_checks_it_ran()

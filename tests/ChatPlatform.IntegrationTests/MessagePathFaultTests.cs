@@ -8,22 +8,12 @@ namespace ChatPlatform.IntegrationTests;
 /// was) is stored once and reaches every member once, in seq order, whatever restarts in the middle.
 /// </summary>
 [Collection(StackCollection.Name)]
-public class MessagePathFaultTests(ChatStack stack) : IAsyncLifetime
+public class MessagePathFaultTests(ChatStack stack) : StackFaultTests
 {
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan DeliveryTimeout = TimeSpan.FromSeconds(120);
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    /// <summary>
-    /// After every test, passed or failed: the next test (in whatever order xUnit picks) starts on a stack whose every
-    /// instance has its queues back, not on one still recovering from this test's fault.
-    /// </summary>
-    public async ValueTask DisposeAsync()
-    {
-        await stack.WaitUntilEveryServiceIsReadyAsync();
-        GC.SuppressFinalize(this);
-    }
+    protected override ChatStack Stack => stack;
 
     [Fact]
     public async Task Messages_sent_while_Delivery_is_down_are_all_stored_and_delivered_once_when_it_is_back()
