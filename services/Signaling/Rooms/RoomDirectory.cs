@@ -13,7 +13,8 @@ public sealed record PresenceChange(string RoomId, Peer Peer, bool Joined);
 /// Who is in which room, on every Signaling instance. Local joins and leaves are made here first; the
 /// other instances' members arrive as <see cref="PeerPresenceChanged"/> events and are healed by their
 /// heartbeat snapshots. An instance that stops sending heartbeats is dropped with all its members.
-/// Thread-safe: one lock, short critical sections, no I/O under it.
+/// Thread-safe: one lock, short critical sections, nothing that waits under it (a local join's joined frame is
+/// queued to its session under it, which never waits).
 /// </summary>
 public sealed class RoomDirectory(string instanceId, TimeProvider clock)
 {

@@ -45,6 +45,8 @@ public static class StackQueries
     /// <summary>The sum over the instances of the series of <paramref name="name"/> that carry <paramref name="label"/> (<c>reason="timeout"</c>), or of all of them.</summary>
     public static async Task<double> SumMetricAsync(this ChatStack stack, string name, string? label, params ServiceProcess[] instances)
     {
+        // No instance would read as a metric that is zero.
+        ArgumentOutOfRangeException.ThrowIfZero(instances.Length);
         using var http = new HttpClient();
         var sum = 0.0;
         foreach (var instance in instances)
@@ -53,7 +55,7 @@ public static class StackQueries
             foreach (var line in text.Split('\n'))
             {
                 if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' '
-                    && (label is null || line.Contains(label, StringComparison.Ordinal)))
+                    && (label is null || line.Contains('{' + label, StringComparison.Ordinal) || line.Contains(',' + label, StringComparison.Ordinal)))
                 {
                     sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
                 }
