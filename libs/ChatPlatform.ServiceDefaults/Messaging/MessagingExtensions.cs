@@ -2,6 +2,7 @@ using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.ServiceDefaults.Messaging;
@@ -38,6 +39,8 @@ public static class MessagingExtensions
                 "ConnectionStrings:RabbitMq must be an amqp:// or amqps:// URI.")
             .Validate(options => options.ConsumerStopTimeout <= options.StopTimeout,
                 "Messaging:ConsumerStopTimeout must not be longer than Messaging:StopTimeout.")
+            .Validate(options => options.ReconnectDelay <= options.MaxReconnectDelay,
+                "Messaging:ReconnectDelay must not be longer than Messaging:MaxReconnectDelay.")
             .ValidateOnStart();
 
         builder.Services.AddOptions<MassTransitHostOptions>()
@@ -80,6 +83,12 @@ public static class MessagingExtensions
                     host.PublisherConfirmation = true;
                     host.Heartbeat(options.Heartbeat);
                 });
+                if (!BrokerReconnect.TryApply(rabbit, BrokerReconnect.Policy(options)))
+                {
+                    context.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BrokerReconnect)).LogWarning(
+                        "This MassTransit keeps its reconnect policy elsewhere: its own schedule (up to 31 s between tries) is in force, not Messaging:ReconnectDelay/MaxReconnectDelay");
+                }
+
                 rabbit.ConfigureEndpoints(context);
             });
         });

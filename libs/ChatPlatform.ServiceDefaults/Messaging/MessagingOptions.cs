@@ -31,4 +31,19 @@ public sealed class MessagingOptions
     /// <summary>AMQP heartbeat: a dead broker connection is noticed within about twice this. Default 10 s.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The first wait before the bus tries a lost broker again; each later wait doubles, up to
+    /// <see cref="MaxReconnectDelay"/>, each ±25 %, and MassTransit adds 1 s to every one. Default 250 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// The longest wait between tries while the broker stays away, so the bus is back within about this plus 1 s of
+    /// the broker, however long the outage; a try against a broker that is down is one refused connection. At least
+    /// <see cref="ReconnectDelay"/>. Default 2 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00")]
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(2);
 }
