@@ -11,6 +11,10 @@ internal sealed record BenchOptions(
     public const int MaxSeconds = 600;
     public const int MaxRate = 100_000;
 
+    private const int OutageDefaultRate = 4;
+    private const int OutageDefaultSeconds = 50;
+    private const int OutageMaxRate = 20;
+
     /// <summary>The first Relay instance `./chat up` starts: the idle bench talks to one instance, not to the gateway.</summary>
     public static readonly Uri DefaultRelay = new("http://127.0.0.1:5201/");
 
@@ -76,6 +80,20 @@ internal sealed record BenchOptions(
             throw new ArgumentException($"{string.Join(", ", IdleOnlyOptions)} belong to the idle mode.");
         }
 
+        if (options.Mode == "outage")
+        {
+            // One user: its own pace, not the load modes' defaults.
+            options = options with
+            {
+                Rate = args.Contains("--rate") ? options.Rate : OutageDefaultRate,
+                Seconds = args.Contains("--seconds") ? options.Seconds : OutageDefaultSeconds,
+            };
+            if (options.Rate > OutageMaxRate)
+            {
+                throw new ArgumentException($"outage --rate must be 1-{OutageMaxRate}: one user, inside its connection's frame budget");
+            }
+        }
+
         if (options.Mode == "relay" && options.Rooms > options.Clients)
         {
             // An empty room would send nothing and receive nothing, and skew the per-room figures.
@@ -132,6 +150,14 @@ internal sealed record BenchOptions(
                                                     before, welcomed, subscribed, held, closed. Reports opening time,
                                                     failures, drops and the cost per connection. Exit 1 on a failure or
                                                     a drop. The relay's pid is found by its port unless --pid names it
+          outage [--rate R] [--seconds S]           one user through a server's outage (run it as ./chat bench outage
+                                                    --restart rabbitmq|postgresql [--at A] [--down D], which stops that
+                                                    server A s into the run, default 12, and starts it D s after it has
+                                                    stopped, default 3): R new messages/s (default 4) for S s (default
+                                                    50), a refused or unanswered id sent again after 1 s, the socket
+                                                    resumed if it closes. Reports when sends were refused, the longest
+                                                    stretches with nothing accepted and nothing stored, and first send
+                                                    → stored. Exit 1 if a message is never stored or stored twice
           common: --gateway http://127.0.0.1:8080/  (tokens always come from the gateway)
         """;
 }

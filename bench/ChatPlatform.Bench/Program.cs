@@ -10,6 +10,7 @@ try
         "signaling" => await SignalingBench.RunAsync(options),
         "relay" => await RelayBench.RunAsync(options),
         "idle" => await IdleBench.RunAsync(options),
+        "outage" => await OutageBench.RunAsync(options),
         _ => Help(),
     };
 }
