@@ -1,6 +1,10 @@
+using System.Collections.Concurrent;
 using ChatPlatform.ServiceDefaults.Messaging;
 using MassTransit;
 using MassTransit.RetryPolicies;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using RabbitMQ.Client.Exceptions;
 
 namespace ChatPlatform.ServiceDefaults.Tests;
@@ -30,38 +34,85 @@ public class BrokerReconnectTests
         });
 
         before.ShouldNotBeNull().ToString().ShouldStartWith("Exponential (limit 1000, min 3000ms, max 30000ms");
-        applied.ShouldBeTrue();
+        applied.ShouldBeTrue("the receive and the send side both take it");
         after.ShouldBeSameAs(policy);
     }
 
     [Fact]
-    public void A_lost_broker_is_tried_again_without_a_limit_on_tries()
+    public void Every_service_bus_takes_our_schedule_without_the_warning_that_it_could_not()
     {
-        var policy = BrokerReconnect.Policy(Options).ShouldBeOfType<ExponentialRetryPolicy>();
+        var logs = new CapturingLoggerProvider();
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.AddProvider(logs);
+        builder.AddChatMessaging();
+        using var host = builder.Build();
 
-        policy.RetryLimit.ShouldBe(int.MaxValue);
+        // Resolving the bus builds it, which runs the RabbitMQ configuration; starting it would connect.
+        host.Services.GetRequiredService<IBusControl>().ShouldNotBeNull();
+
+        logs.Messages.ShouldNotContain(message => message.Contains("reconnect policy", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void The_first_wait_is_short_and_no_wait_passes_the_cap_with_its_jitter()
+    public void The_waits_double_from_the_first_delay_to_the_cap_each_within_its_jitter()
     {
         var policy = BrokerReconnect.Policy(Options).ShouldBeOfType<ExponentialRetryPolicy>();
 
-        // MassTransit's first interval is the delay plus one delta (both ReconnectDelay), each step ±20 % and ±25 %.
-        policy.GetRetryInterval(0).ShouldBeLessThanOrEqualTo(Options.ReconnectDelay * 2.2 * 1.25);
-        Enumerable.Range(0, 1_000).Select(policy.GetRetryInterval)
-            .ShouldAllBe(wait => wait <= Options.MaxReconnectDelay * 1.25);
-        policy.GetRetryInterval(999).ShouldBeGreaterThanOrEqualTo(Options.MaxReconnectDelay * 0.75);
+        // 200, 400, 800, 1,600 ms, then the cap: each step ±20 % before the cap and ±25 % on every wait.
+        double[] expected = [200, 400, 800, 1_600, 2_000, 2_000];
+        for (var attempt = 0; attempt < expected.Length; attempt++)
+        {
+            var wait = policy.GetRetryInterval(attempt).TotalMilliseconds;
+            wait.ShouldBeInRange(expected[attempt] * 0.8 * 0.75, expected[attempt] * 1.2 * 1.25, $"wait {attempt}");
+        }
+
+        Enumerable.Range(0, 1_000).Select(policy.GetRetryInterval).ShouldAllBe(wait => wait <= Options.MaxReconnectDelay * 1.25);
     }
 
     [Fact]
-    public void A_lost_connection_is_retried_and_a_refused_login_is_not()
+    public void What_counts_as_a_lost_connection_is_what_MassTransit_itself_retries()
     {
-        var policy = BrokerReconnect.Policy(Options);
+        var ours = BrokerReconnect.Policy(Options);
+        IRetryPolicy? theirs = null;
+        Bus.Factory.CreateUsingRabbitMq(rabbit => theirs = BrokerReconnect.CurrentPolicy(rabbit));
+        Exception[] exceptions =
+        [
+            new RabbitMqConnectionException("Broker unreachable"),
+            new EndOfStreamException(),
+            new AlreadyClosedException(new RabbitMQ.Client.Events.ShutdownEventArgs(RabbitMQ.Client.ShutdownInitiator.Peer, 320, "CONNECTION_FORCED")),
+            new NotSupportedException("Pipelining of requests forbidden"),
+            new NotSupportedException("something else"),
+            new AuthenticationFailureException("ACCESS_REFUSED"),
+            new InvalidOperationException(),
+        ];
 
-        policy.IsHandled(new RabbitMqConnectionException("Broker unreachable")).ShouldBeTrue();
-        policy.IsHandled(new EndOfStreamException()).ShouldBeTrue();
-        policy.IsHandled(new AuthenticationFailureException("ACCESS_REFUSED")).ShouldBeFalse();
-        policy.IsHandled(new InvalidOperationException()).ShouldBeFalse();
+        foreach (var exception in exceptions)
+        {
+            ours.IsHandled(exception).ShouldBe(theirs.ShouldNotBeNull().IsHandled(exception), exception.GetType().Name + ": " + exception.Message);
+        }
+
+        ours.IsHandled(new RabbitMqConnectionException("Broker unreachable")).ShouldBeTrue();
+        ours.IsHandled(new AuthenticationFailureException("ACCESS_REFUSED")).ShouldBeFalse();
+    }
+
+    private sealed class CapturingLoggerProvider : ILoggerProvider
+    {
+        public ConcurrentQueue<string> Messages { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new CapturingLogger(Messages);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class CapturingLogger(ConcurrentQueue<string> messages) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                messages.Enqueue(formatter(state, exception));
+        }
     }
 }

@@ -86,7 +86,7 @@ public static class MessagingExtensions
                 if (!BrokerReconnect.TryApply(rabbit, BrokerReconnect.Policy(options)))
                 {
                     context.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(BrokerReconnect)).LogWarning(
-                        "This MassTransit keeps its reconnect policy elsewhere: its own schedule (up to 31 s between tries) is in force, not Messaging:ReconnectDelay/MaxReconnectDelay");
+                        "This MassTransit keeps its reconnect policy elsewhere: its own schedule (up to about 38 s between tries) is in force, not Messaging:ReconnectDelay/MaxReconnectDelay");
                 }
 
                 rabbit.ConfigureEndpoints(context);

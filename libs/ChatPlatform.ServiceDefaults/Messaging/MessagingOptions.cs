@@ -34,14 +34,18 @@ public sealed class MessagingOptions
 
     /// <summary>
     /// The first wait before the bus tries a lost broker again; each later wait doubles, up to
-    /// <see cref="MaxReconnectDelay"/>, each ±25 %, and MassTransit adds 1 s to every one. Default 250 ms.
+    /// <see cref="MaxReconnectDelay"/>, each ±25 %, and MassTransit adds 1 s to every one. MassTransit never starts
+    /// a receive endpoint's schedule over, so after the first outage in a process's life every try waits the cap.
+    /// At least 50 ms: below that MassTransit's jitter rounds the step to nothing and the schedule never reaches its
+    /// cap. Default 250 ms.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>
-    /// The longest wait between tries while the broker stays away, so the bus is back within about this plus 1 s of
-    /// the broker, however long the outage; a try against a broker that is down is one refused connection. At least
+    /// The longest wait between tries while the broker stays away: every service is back within about 1.25 × this
+    /// plus 1 s of the broker (3.5 s by default), however long and however many the outages. Each try is a connection
+    /// attempt per receive endpoint, logged as a warning while the broker is away. At least
     /// <see cref="ReconnectDelay"/>. Default 2 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00")]
