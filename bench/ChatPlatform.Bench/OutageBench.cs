@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 
 namespace ChatPlatform.Bench;
 
@@ -15,8 +16,9 @@ internal static class OutageBench
     /// <summary>The web client's wait before it sends a refused or unanswered id again.</summary>
     private static readonly TimeSpan ResendAfter = TimeSpan.FromSeconds(1);
 
-    /// <summary>Sends of old ids per tick: well inside the relay's frame budget, next to the new messages.</summary>
-    private const int ResendsPerTick = 2;
+    /// <summary>Sends of old ids per tick (8 a second): with the new messages and the acks, well inside the relay's
+    /// per-connection frame budget (200 a second by default); a refusal for the rate would show among the other errors.</summary>
+    private const int ResendsPerTick = 1;
 
     /// <summary>A stretch this long with nothing accepted means accepting stopped (a PostgreSQL outage does not stop it).</summary>
     private static readonly TimeSpan AcceptingStopped = TimeSpan.FromSeconds(2);
@@ -25,6 +27,9 @@ internal static class OutageBench
 
     /// <summary>After the last new message: how long the run waits for every message to come back stored.</summary>
     private static readonly TimeSpan Drain = TimeSpan.FromSeconds(60);
+
+    /// <summary>Once every message is stored: how long the run keeps listening, so a second copy stored late is seen.</summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
 
     private sealed class Message(int ordinal, double firstSent)
     {
@@ -48,11 +53,13 @@ internal static class OutageBench
 
         var messages = new Dictionary<Guid, Message>();
         var refusals = new List<double>();
+        var otherErrors = new Dictionary<string, int>();
         var reconnects = 0;
         long lastSeq = 0;
         var gate = new Lock();
 
-        var socket = await ConnectAsync(options, token, room, 0);
+        // The reader replaces the socket when it reconnects; the sending loop reads whichever is current.
+        var connection = new StrongBox<BenchSocket>(await ConnectAsync(options, token, room, 0));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"outage: one user in {room}, {options.Rate} new messages/s for {options.Seconds} s, started {Wall(0)}"));
 
@@ -61,6 +68,7 @@ internal static class OutageBench
         {
             while (!stop.IsCancellationRequested)
             {
+                var socket = Volatile.Read(ref connection.Value!);
                 if (await socket.ReceiveUtf8Async() is not { } utf8)
                 {
                     if (stop.IsCancellationRequested)
@@ -77,7 +85,7 @@ internal static class OutageBench
                         reconnects++;
                     }
 
-                    socket = await ConnectWithRetriesAsync(options, token, room, resumeAfter, stop.Token);
+                    Volatile.Write(ref connection.Value, await ConnectWithRetriesAsync(options, token, room, resumeAfter, stop.Token));
                     continue;
                 }
 
@@ -91,6 +99,9 @@ internal static class OutageBench
                             break;
                         case "error" when frame.Code == "unavailable":
                             refusals.Add(Now());
+                            break;
+                        case "error":
+                            otherErrors[frame.Code ?? "?"] = otherErrors.GetValueOrDefault(frame.Code ?? "?") + 1;
                             break;
                         case "message" when messages.TryGetValue(frame.Id, out var message):
                             if (message.Stored is null)
@@ -122,7 +133,7 @@ internal static class OutageBench
             long ack;
             lock (gate)
             {
-                if (now < options.Seconds && now >= nextNew)
+                while (now < options.Seconds && now >= nextNew)
                 {
                     var message = new Message(++ordinal, now);
                     var id = Guid.CreateVersion7();
@@ -141,26 +152,33 @@ internal static class OutageBench
                 ack = lastSeq;
                 if (now >= options.Seconds && messages.Values.All(message => message.Stored is not null))
                 {
-                    break;
+                    drainUntil = Math.Min(drainUntil, now + Settle.TotalSeconds);
                 }
             }
 
             foreach (var (id, message) in toSend)
             {
-                await SendQuietlyAsync(socket, new { type = "send", id, roomId = room, text = $"outage probe {message.Ordinal}", sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+                await SendQuietlyAsync(Volatile.Read(ref connection.Value!), new { type = "send", id, roomId = room, text = $"outage probe {message.Ordinal}", sentAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
             }
 
             if (ack > lastAck)
             {
-                await SendQuietlyAsync(socket, new { type = "ack", roomId = room, seq = ack });
+                await SendQuietlyAsync(Volatile.Read(ref connection.Value!), new { type = "ack", roomId = room, seq = ack });
                 lastAck = ack;
+            }
+
+            if (reader.IsFaulted)
+            {
+                // Nothing more can be counted; the report says what was, and the reason follows it.
+                break;
             }
 
             await Task.Delay(Tick);
         }
 
         await stop.CancelAsync();
-        await socket.DisposeAsync();
+        await Volatile.Read(ref connection.Value!).DisposeAsync();
+        Exception? readerFault = null;
         try
         {
             await reader.WaitAsync(TimeSpan.FromSeconds(5));
@@ -169,14 +187,27 @@ internal static class OutageBench
         {
             // A reader still reconnecting when the run ended has nothing left to count.
         }
+        catch (Exception exception)
+        {
+            readerFault = exception;
+        }
 
+        int result;
         lock (gate)
         {
-            return Report(messages.Values.ToList(), refusals, reconnects, Wall);
+            result = Report(messages.Values.ToList(), refusals, otherErrors, reconnects, Wall);
         }
+
+        if (readerFault is not null)
+        {
+            Console.WriteLine($"the reader stopped early: {readerFault.Message}");
+            return 1;
+        }
+
+        return result;
     }
 
-    private static int Report(List<Message> messages, List<double> refusals, int reconnects, Func<double, string> wall)
+    private static int Report(List<Message> messages, List<double> refusals, Dictionary<string, int> otherErrors, int reconnects, Func<double, string> wall)
     {
         var stored = messages.Where(message => message.Stored is not null).ToList();
         var storedTwice = messages.Count(message => message.StoredTwice);
@@ -189,6 +220,11 @@ internal static class OutageBench
                 $"'unavailable' {refusals.Count} times, from {wall(refusals.Min())} to {wall(refusals.Max())}"));
         }
 
+        if (otherErrors.Count > 0)
+        {
+            Console.WriteLine($"other errors: {string.Join(", ", otherErrors.Select(error => $"{error.Key} {error.Value}"))}");
+        }
+
         var accepting = LongestGap(messages.Select(message => message.Accepted));
         var storing = LongestGap(stored.Select(message => message.Stored));
         if (accepting is { } acceptGap && storing is { } storeGap)
@@ -198,7 +234,7 @@ internal static class OutageBench
             if (acceptGap.Length >= AcceptingStopped.TotalSeconds)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"storing came back {storeGap.To - acceptGap.To:F1} s after accepting did"));
+                        $"storing (the stored message back at its sender) came back {storeGap.To - acceptGap.To:F1} s after accepting did"));
             }
         }
 
