@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using ChatPlatform.ServiceDefaults.Messaging;
 using MassTransit;
 using MassTransit.RetryPolicies;
+using MassTransit.Transports;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -48,8 +49,10 @@ public class BrokerReconnectTests
         using var host = builder.Build();
 
         // Resolving the bus builds it, which runs the RabbitMQ configuration; starting it would connect.
-        host.Services.GetRequiredService<IBusControl>().ShouldNotBeNull();
+        var bus = host.Services.GetRequiredService<IBusInstance>();
 
+        bus.HostConfiguration.ReceiveTransportRetryPolicy.ToString().ShouldStartWith("Exponential (limit 2147483647, min 0ms, max 2000ms");
+        bus.HostConfiguration.SendTransportRetryPolicy.ShouldBeSameAs(bus.HostConfiguration.ReceiveTransportRetryPolicy);
         logs.Messages.ShouldNotContain(message => message.Contains("reconnect policy", StringComparison.Ordinal));
     }
 
@@ -81,6 +84,7 @@ public class BrokerReconnectTests
             new EndOfStreamException(),
             new AlreadyClosedException(new RabbitMQ.Client.Events.ShutdownEventArgs(RabbitMQ.Client.ShutdownInitiator.Peer, 320, "CONNECTION_FORCED")),
             new NotSupportedException("Pipelining of requests forbidden"),
+            new OperationInterruptedException(new RabbitMQ.Client.Events.ShutdownEventArgs(RabbitMQ.Client.ShutdownInitiator.Peer, 320, "CONNECTION_FORCED")),
             new NotSupportedException("something else"),
             new AuthenticationFailureException("ACCESS_REFUSED"),
             new InvalidOperationException(),

@@ -35,9 +35,9 @@ public sealed class MessagingOptions
     /// <summary>
     /// The first wait before the bus tries a lost broker again; each later wait doubles, up to
     /// <see cref="MaxReconnectDelay"/>, each ±25 %, and MassTransit adds 1 s to every one. MassTransit never starts
-    /// a receive endpoint's schedule over, so after the first outage in a process's life every try waits the cap.
-    /// At least 50 ms: below that MassTransit's jitter rounds the step to nothing and the schedule never reaches its
-    /// cap. Default 250 ms.
+    /// a receive endpoint's schedule over, so once about four tries have failed in a process's life every later try
+    /// waits the cap. At least 50 ms: MassTransit computes the steps in whole milliseconds when the bus is built, and
+    /// a step of about a millisecond would never reach the cap. Default 250 ms.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(250);
