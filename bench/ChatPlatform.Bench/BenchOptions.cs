@@ -154,8 +154,9 @@ internal sealed record BenchOptions(
                                                     --restart rabbitmq|postgresql [--at A] [--down D], which stops that
                                                     server A s into the run, default 12, and starts it D s after it has
                                                     stopped, default 3): R new messages/s (default 4) for S s (default
-                                                    50), a refused or unanswered id sent again after 1 s, the socket
-                                                    resumed if it closes. Reports when sends were refused, the longest
+                                                    50), a refused or unanswered id sent again after 1 s (at most
+                                                    16 a second), the socket resumed if it closes. Reports when sends
+                                                    were refused, the longest
                                                     stretches with nothing accepted and nothing stored, and first send
                                                     → stored. Exit 1 if a message is never stored or stored twice
           common: --gateway http://127.0.0.1:8080/  (tokens always come from the gateway)
