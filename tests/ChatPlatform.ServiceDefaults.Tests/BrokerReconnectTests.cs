@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using ChatPlatform.ServiceDefaults.Messaging;
 using MassTransit;
 using MassTransit.RetryPolicies;
@@ -42,9 +41,8 @@ public class BrokerReconnectTests
     [Fact]
     public void Every_service_bus_takes_our_schedule_without_the_warning_that_it_could_not()
     {
-        var logs = new CapturingLoggerProvider();
         var builder = Host.CreateApplicationBuilder();
-        builder.Logging.AddProvider(logs);
+        builder.Logging.AddFakeLogging();
         builder.AddChatMessaging();
         using var host = builder.Build();
 
@@ -53,7 +51,8 @@ public class BrokerReconnectTests
 
         bus.HostConfiguration.ReceiveTransportRetryPolicy.ToString().ShouldStartWith("Exponential (limit 2147483647, min 0ms, max 2000ms");
         bus.HostConfiguration.SendTransportRetryPolicy.ShouldBeSameAs(bus.HostConfiguration.ReceiveTransportRetryPolicy);
-        logs.Messages.ShouldNotContain(message => message.Contains("reconnect policy", StringComparison.Ordinal));
+        host.Services.GetFakeLogCollector().GetSnapshot()
+            .ShouldNotContain(record => record.Message.Contains("reconnect policy", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -97,26 +96,5 @@ public class BrokerReconnectTests
 
         ours.IsHandled(new RabbitMqConnectionException("Broker unreachable")).ShouldBeTrue();
         ours.IsHandled(new AuthenticationFailureException("ACCESS_REFUSED")).ShouldBeFalse();
-    }
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public ILogger CreateLogger(string categoryName) => new CapturingLogger(Messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class CapturingLogger(ConcurrentQueue<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                messages.Enqueue(formatter(state, exception));
-        }
     }
 }
