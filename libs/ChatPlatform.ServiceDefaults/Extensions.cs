@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ChatPlatform.ServiceDefaults.Authentication;
 using ChatPlatform.ServiceDefaults.Hosting;
+using ChatPlatform.ServiceDefaults.Logging;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -9,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -59,11 +61,11 @@ public static class Extensions
         builder.Logging.AddFilter("Microsoft.AspNetCore.Routing.EndpointMiddleware", LogLevel.Warning);
         builder.Logging.AddFilter("Yarp.ReverseProxy.Forwarder", LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
-        builder.Logging.AddSimpleConsole(console =>
-        {
-            console.SingleLine = true;
-            console.TimestampFormat = "HH:mm:ss.fff ";
-        });
+        // One line per entry, without the stack traces of a lost broker or database (ChatConsoleFormatter).
+        // Logging__Console__FormatterName=json (or simple, systemd) chooses one of .NET's own formatters instead.
+        builder.Logging.AddConsole(console => console.FormatterName ??= ChatConsoleFormatter.FormatterName);
+        builder.Logging.AddConsoleFormatter<ChatConsoleFormatter, ConsoleFormatterOptions>(formatter =>
+            formatter.TimestampFormat ??= "HH:mm:ss.fff ");
     }
 
     private static void AddChatTelemetry(this IHostApplicationBuilder builder, string serviceName)

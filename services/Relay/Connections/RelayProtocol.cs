@@ -119,7 +119,9 @@ public sealed class RelayProtocol(
         {
             activity?.AddException(exception).SetStatus(ActivityStatusCode.Error, "unconfirmed");
             metrics.Failed("unconfirmed");
-            logger.LogWarning(exception, "Broker did not confirm message {MessageId}", submitted.Id);
+            // Debug, not Warning: during a broker outage every send lands here, so a line per message would grow
+            // the log with the traffic. The batch's own warning says why, and the failures metric counts these.
+            logger.LogDebug(exception, "Broker did not confirm message {MessageId}", submitted.Id);
             session.Send(new ErrorFrame(ErrorCodes.Unavailable, "The message was not accepted; retry with the same id.", submitted.Id.ToString()));
         }
         finally

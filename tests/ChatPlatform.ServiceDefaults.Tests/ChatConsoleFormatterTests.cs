@@ -1,0 +1,122 @@
+using System.Data.Common;
+using System.Net.Sockets;
+using ChatPlatform.ServiceDefaults.Logging;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client.Exceptions;
+
+namespace ChatPlatform.ServiceDefaults.Tests;
+
+public class ChatConsoleFormatterTests
+{
+    [Fact]
+    public void A_refused_broker_connection_is_one_line_of_messages_without_a_stack_trace()
+    {
+        var refused = Thrown(() => throw new BrokerUnreachableException(
+            new AggregateException(new ConnectFailureException("Connection failed, host 127.0.0.1:5672", new SocketException((int)SocketError.ConnectionRefused)))));
+
+        var line = Format(LogLevel.Warning, "MassTransit", "Connection Failed: rabbitmq://127.0.0.1/", refused);
+
+        line.ShouldStartWith("12:34:56.789 warn: MassTransit[0] Connection Failed: rabbitmq://127.0.0.1/ (RabbitMQ.Client.Exceptions.BrokerUnreachableException: ");
+        line.ShouldContain("---> RabbitMQ.Client.Exceptions.ConnectFailureException: Connection failed, host 127.0.0.1:5672 ---> System.Net.Sockets.SocketException: Connection refused)");
+        line.ShouldNotContain(" at ");
+        line.Count(character => character == '\n').ShouldBe(1);
+        line.Length.ShouldBeLessThan(500);
+    }
+
+    [Fact]
+    public void An_unexpected_exception_keeps_its_stack_trace_on_the_same_line()
+    {
+        var bug = Thrown(() => throw new InvalidOperationException("a defect"));
+
+        var line = Format(LogLevel.Error, "ChatPlatform.Relay", "Frame handling failed", bug);
+
+        line.ShouldStartWith("12:34:56.789 fail: ChatPlatform.Relay[0] Frame handling failed System.InvalidOperationException: a defect    at ");
+        line.ShouldContain(nameof(An_unexpected_exception_keeps_its_stack_trace_on_the_same_line));
+        line.Count(character => character == '\n').ShouldBe(1);
+    }
+
+    [Fact]
+    public void A_message_of_several_lines_is_written_on_one()
+    {
+        var line = Format(LogLevel.Information, "ChatPlatform.Delivery", "first\nsecond\r\nthird", exception: null);
+
+        line.ShouldBe("12:34:56.789 info: ChatPlatform.Delivery[0] first second third" + Environment.NewLine);
+    }
+
+    [Fact]
+    public void Lost_connections_timeouts_and_transient_database_errors_are_expected_and_defects_are_not()
+    {
+        ExpectedFailure.IsExpected(new AlreadyClosedException(
+            new RabbitMQ.Client.Events.ShutdownEventArgs(RabbitMQ.Client.ShutdownInitiator.Peer, 320, "CONNECTION_FORCED"))).ShouldBeTrue();
+        ExpectedFailure.IsExpected(new MassTransit.RabbitMqConnectionException("Broker unreachable")).ShouldBeTrue();
+        ExpectedFailure.IsExpected(new TaskCanceledException()).ShouldBeTrue();
+        ExpectedFailure.IsExpected(new TimeoutException()).ShouldBeTrue();
+        ExpectedFailure.IsExpected(new DatabaseError(transient: true)).ShouldBeTrue();
+        ExpectedFailure.IsExpected(new InvalidOperationException("wrapped", new SocketException((int)SocketError.ConnectionReset))).ShouldBeTrue();
+
+        ExpectedFailure.IsExpected(new DatabaseError(transient: false)).ShouldBeFalse();
+        ExpectedFailure.IsExpected(new InvalidOperationException("a defect")).ShouldBeFalse();
+        ExpectedFailure.IsExpected(new AggregateException(new ArgumentException("a"), new FormatException("b"))).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Services_log_with_it_unless_their_configuration_names_another_formatter()
+    {
+        FormatterOf(configuration: []).ShouldBe(ChatConsoleFormatter.FormatterName);
+        FormatterOf(new() { ["Logging:Console:FormatterName"] = "json" }).ShouldBe("json");
+    }
+
+    private static string FormatterOf(Dictionary<string, string?> configuration)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.AddServiceDefaults();
+        using var host = builder.Build();
+        host.Services.GetServices<ConsoleFormatter>().ShouldContain(formatter => formatter.Name == ChatConsoleFormatter.FormatterName);
+        return host.Services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue.FormatterName.ShouldNotBeNull();
+    }
+
+    private static string Format(LogLevel level, string category, string message, Exception? exception)
+    {
+        // A fixed format with no clock in it, so the line can be compared whole.
+        var options = new StaticOptions(new ConsoleFormatterOptions { TimestampFormat = "'12:34:56.789 '" });
+        using var formatter = new ChatConsoleFormatter(options);
+        using var writer = new StringWriter();
+        formatter.Write(new LogEntry<string>(level, category, new EventId(0), message, exception, static (state, _) => state), scopeProvider: null, writer);
+        return writer.ToString();
+    }
+
+    private static Exception Thrown(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception exception)
+        {
+            return exception;
+        }
+
+        throw new InvalidOperationException("nothing was thrown");
+    }
+
+    private sealed class DatabaseError(bool transient) : DbException("the database")
+    {
+        public override bool IsTransient => transient;
+    }
+
+    private sealed class StaticOptions(ConsoleFormatterOptions value) : IOptionsMonitor<ConsoleFormatterOptions>
+    {
+        public ConsoleFormatterOptions CurrentValue => value;
+
+        public ConsoleFormatterOptions Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<ConsoleFormatterOptions, string?> listener) => null;
+    }
+}
