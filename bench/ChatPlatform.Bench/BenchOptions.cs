@@ -15,22 +15,27 @@ internal sealed record BenchOptions(
     private const int OutageDefaultSeconds = 50;
     private const int OutageMaxRate = 20;
 
-    /// <summary>The first Relay instance `./chat up` starts: the idle bench talks to one instance, not to the gateway.</summary>
-    public static readonly Uri DefaultRelay = new("http://127.0.0.1:5201/");
+    private static readonly string[] IdleOnlyOptions = ["--connections", "--service", "--to", "--hold", "--pid"];
 
-    private static readonly string[] IdleOnlyOptions = ["--connections", "--relay", "--hold", "--pid"];
-
-    /// <summary>Idle mode: the sockets held open on the one relay instance (the brief's target is about 10,000).</summary>
+    /// <summary>Idle mode: the sockets held open (the brief's target is about 10,000 on one Relay instance).</summary>
     public int Connections { get; init; } = 10_000;
 
-    /// <summary>Idle mode: the relay instance the sockets go to, straight, without the gateway in between.</summary>
-    public Uri Relay { get; init; } = DefaultRelay;
+    /// <summary>Idle mode: which endpoint the sockets open, relay or signaling, and so what "joining a room" means.</summary>
+    public IdleService IdleService { get; init; } = IdleService.Relay;
+
+    /// <summary>
+    /// Idle mode: where the sockets go and whose memory is read: by default the first instance of the service that
+    /// `./chat up` starts, straight; the gateway's URL measures the gateway instead, with the instances behind it.
+    /// </summary>
+    public Uri? To { get; init; }
+
+    public Uri IdleTarget => To ?? IdleService.FirstInstance;
 
     /// <summary>Idle mode: how long the sockets are held, idle, after they are all subscribed.</summary>
     public int HoldSeconds { get; init; } = 30;
 
-    /// <summary>Idle mode: the relay's process; when not given it is found by the port it listens on.</summary>
-    public int? RelayProcessId { get; init; }
+    /// <summary>Idle mode: the measured process; when not given it is found by the port it listens on.</summary>
+    public int? ProcessId { get; init; }
 
     public static BenchOptions Parse(string[] args)
     {
@@ -57,15 +62,16 @@ internal sealed record BenchOptions(
                 "--plot" => options with { Plot = SvgPath(value) },
                 "--direct" => options with { Direct = value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(url => new Uri(url)).ToList() },
                 "--connections" => options with { Connections = Bounded(value, 1, MaxClients, "--connections") },
-                "--relay" => options with { Relay = new Uri(value) },
+                "--service" => options with { IdleService = IdleService.Named(value) },
+                "--to" => options with { To = new Uri(value) },
                 "--hold" => options with { HoldSeconds = Bounded(value, 0, MaxSeconds, "--hold") },
-                "--pid" => options with { RelayProcessId = Bounded(value, 1, int.MaxValue, "--pid") },
+                "--pid" => options with { ProcessId = Bounded(value, 1, int.MaxValue, "--pid") },
                 _ => throw new ArgumentException($"Unknown option {args[i]}"),
             };
             i++;
         }
 
-        if (!options.Gateway.IsLoopback || !options.Relay.IsLoopback || options.Direct.Any(url => !url.IsLoopback))
+        if (!options.Gateway.IsLoopback || !options.IdleTarget.IsLoopback || options.Direct.Any(url => !url.IsLoopback))
         {
             throw new ArgumentException("The bench only targets servers on this machine (loopback).");
         }
@@ -140,16 +146,23 @@ internal sealed record BenchOptions(
                                                     the highest sustained rate
                  --plot file.svg                    write an SVG: per-second p50/p99/max over the run, or with
                                                     --find-max p50/p99 against the rate
-          idle   --connections N [--relay http://127.0.0.1:5201/] [--hold S] [--pid P]
-                                                    the memory of idle connections on ONE Relay instance: N sockets
-                                                    (default 10,000; one token from the gateway for all) straight to
-                                                    it (200 opening at a time), each welcomed, then each
-                                                    subscribed to a quiet room of its own, then held S s (default 30)
-                                                    with no frame sent. Reads the relay's VmRSS (/proc) and managed heap
-                                                    (its /metrics) after a forced full collection and a 10 s settle:
-                                                    before, welcomed, subscribed, held, closed. Reports opening time,
-                                                    failures, drops and the cost per connection. Exit 1 on a failure or
-                                                    a drop. The relay's pid is found by its port unless --pid names it
+          idle   --connections N [--service relay|signaling] [--to URL] [--hold S] [--pid P]
+                                                    the memory of idle connections on ONE process: N sockets
+                                                    (default 10,000; one token from the gateway for all), 200 opening
+                                                    at a time, to /ws/relay (default) or /ws/signaling of --to: by
+                                                    default the service's first instance, straight (relay
+                                                    http://127.0.0.1:5201/, signaling http://127.0.0.1:5101/); the
+                                                    gateway's URL (http://127.0.0.1:8080/) measures the gateway, which
+                                                    proxies each socket to an instance (start it with
+                                                    Gateway__UpgradeRate__Burst and __PerSecond raised, or opening
+                                                    waits out its per-IP limit of 20 upgrades/s). Each socket is
+                                                    welcomed, then subscribed (relay) or joined (signaling) to a quiet
+                                                    room of its own, then held S s (default 30) with no frame sent.
+                                                    Reads the process's VmRSS (/proc) and managed heap (its /metrics)
+                                                    after a forced full collection and a 10 s settle: before, welcomed,
+                                                    subscribed, held, closed. Reports opening time, failures, drops and
+                                                    the cost per connection. Exit 1 on a failure or a drop. The pid is
+                                                    found by the port of --to unless --pid names it
           outage [--rate R] [--seconds S]           one user through a server's outage (run it as ./chat bench outage
                                                     --restart rabbitmq|postgresql [--at A] [--down D], which stops that
                                                     server A s into the run, default 12, and starts it D s after it has

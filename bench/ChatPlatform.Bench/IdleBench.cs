@@ -7,11 +7,12 @@ using System.Net.WebSockets;
 namespace ChatPlatform.Bench;
 
 /// <summary>
-/// What idle connections cost one Relay instance. N authenticated sockets go straight to it (the gateway would add its
-/// own sockets and hide which process pays); each is welcomed, then subscribed to a quiet room of its own, then held
-/// with nothing sent. The relay process is read before, with the sockets welcomed, subscribed and held, and after they
-/// closed, each time after a forced full collection and a settle period: the managed heap is then what is live, and
-/// the resident memory has had time to give back what the collection freed.
+/// What idle connections cost one process. N authenticated sockets go to it: straight to one Relay or Signaling
+/// instance, or to the gateway, which proxies each to an instance and so holds two sockets per client. Each is
+/// welcomed, then subscribed to (or joined to) a quiet room of its own, then held with nothing sent. The process is
+/// read before, with the sockets welcomed, subscribed and held, and after they closed, each time after a forced full
+/// collection and a settle period: the managed heap is then what is live, and the resident memory has had time to give
+/// back what the collection freed.
 /// </summary>
 internal static class IdleBench
 {
@@ -33,17 +34,18 @@ internal static class IdleBench
 
     public static async Task<int> RunAsync(BenchOptions options)
     {
-        var processId = options.RelayProcessId ?? RelayProcess.FindListening(options.Relay.Port);
-        using var relay = new RelayProcess(processId, options.Relay);
+        var target = options.IdleTarget;
+        var processId = options.ProcessId ?? ServiceProcess.FindListening(target.Port);
+        using var measured = new ServiceProcess(processId, target);
         PrintHeader(options, processId);
         var token = await BenchSocket.TokenAsync(options.Gateway, "idle", ["*"]);
-        var phases = new List<Phase> { new("before", await SettledReadingAsync(relay), 0) };
+        var phases = new List<Phase> { new("before", await SettledReadingAsync(measured), 0) };
         Print(phases);
 
         var failures = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         var clock = Stopwatch.StartNew();
         var opened = new IdleConnection?[options.Connections];
-        await EachAsync(opened.Length, async index => opened[index] = await IdleConnection.OpenAsync(options.Relay, token), failures);
+        await EachAsync(opened.Length, async index => opened[index] = await IdleConnection.OpenAsync(target, options.IdleService, token), failures);
         var connections = opened.OfType<IdleConnection>().ToList();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"opened:     {connections.Count} of {options.Connections} in {clock.Elapsed.TotalSeconds:F1} s, {options.Connections - connections.Count} failed{Reasons(failures)}"));
@@ -54,28 +56,27 @@ internal static class IdleBench
 
         try
         {
-            phases.Add(new("welcomed", await SettledReadingAsync(relay), connections.Count(connection => connection.IsOpen)));
+            phases.Add(new("welcomed", await SettledReadingAsync(measured), connections.Count(connection => connection.IsOpen)));
             Print(phases);
 
             var run = Guid.NewGuid().ToString("N")[..8];
             var subscribeFailures = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
             clock.Restart();
-            // One subscribe first, alone. A relay's first history request starts MassTransit's response endpoint, and
-            // until that has started every other request blocks a thread-pool thread (ConnectRequestPipe waits
-            // synchronously): 200 at once on a fresh relay starved it (800 threads, broker heartbeats missed, the relay
-            // unusable for minutes). That is a relay defect of its own; this bench measures memory.
-            Task SubscribeAsync(int index) => connections[index].SubscribeAsync($"idle-{run}-{index}");
+            // One subscribe first, alone. A relay's first history request starts MassTransit's response endpoint; before
+            // Relay__HistoryConcurrency, 200 at once on a fresh relay starved it (800 blocked threads, broker heartbeats
+            // missed). This bench measures memory, so it keeps that start out of the figures.
+            Task SubscribeAsync(int index) => connections[index].JoinAsync($"idle-{run}-{index}");
             await EachAsync(1, SubscribeAsync, subscribeFailures);
             await EachAsync(connections.Count - 1, index => SubscribeAsync(index + 1), subscribeFailures);
             var subscribeFailed = subscribeFailures.Values.Sum();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"subscribed: {connections.Count - subscribeFailed} of {connections.Count}, each to a quiet room of its own, in {clock.Elapsed.TotalSeconds:F1} s, {subscribeFailed} failed{Reasons(subscribeFailures)}"));
-            phases.Add(new("subscribed", await SettledReadingAsync(relay), connections.Count(connection => connection.IsOpen)));
+                $"subscribed: {connections.Count - subscribeFailed} of {connections.Count}, each to a quiet room of its own ({options.IdleService.JoinType}), in {clock.Elapsed.TotalSeconds:F1} s, {subscribeFailed} failed{Reasons(subscribeFailures)}"));
+            phases.Add(new("subscribed", await SettledReadingAsync(measured), connections.Count(connection => connection.IsOpen)));
             Print(phases);
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"holding:    {options.HoldSeconds} s with nothing sent (only the relay's WebSocket pings, which ClientWebSocket answers)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"holding:    {options.HoldSeconds} s with nothing sent (only the WebSocket pings of the service, which ClientWebSocket answers)"));
             await Task.Delay(TimeSpan.FromSeconds(options.HoldSeconds));
-            phases.Add(new("held", await SettledReadingAsync(relay), connections.Count(connection => connection.IsOpen)));
+            phases.Add(new("held", await SettledReadingAsync(measured), connections.Count(connection => connection.IsOpen)));
             Print(phases);
 
             var drops = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
@@ -93,7 +94,7 @@ internal static class IdleBench
                 Console.WriteLine($"closing:    {closeFailures.Values.Sum()} failed{Reasons(closeFailures)}");
             }
 
-            phases.Add(new("closed", await SettledReadingAsync(relay), 0));
+            phases.Add(new("closed", await SettledReadingAsync(measured), 0));
             Print(phases);
 
             PrintSummary(phases, options);
@@ -107,31 +108,33 @@ internal static class IdleBench
 
     private static void PrintHeader(BenchOptions options, int processId)
     {
-        var relayLimit = RelayProcess.OpenFileLimit(processId.ToString(CultureInfo.InvariantCulture));
-        var benchLimit = RelayProcess.OpenFileLimit("self");
+        var serviceLimit = ServiceProcess.OpenFileLimit(processId.ToString(CultureInfo.InvariantCulture));
+        var benchLimit = ServiceProcess.OpenFileLimit("self");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"idle: {options.Connections} sockets straight to {options.Relay} (relay pid {processId}), {Concurrency} opening at a time; open-file limits: relay {relayLimit}, bench {benchLimit}"));
-        foreach (var (name, limit) in new[] { ("the relay", relayLimit), ("the bench", benchLimit) })
+            $"idle: {options.Connections} {options.IdleService.Name} sockets to {options.IdleTarget} (pid {processId}), {Concurrency} opening at a time; open-file limits: that process {serviceLimit}, bench {benchLimit}"));
+        // The gateway holds two sockets per client: the client's and its own to an instance.
+        var perConnection = IsGateway(options) ? 2 : 1;
+        foreach (var (name, limit, sockets) in new[] { ("the measured process", serviceLimit, perConnection), ("the bench", benchLimit, 1) })
         {
-            if (limit < options.Connections + OtherFileDescriptors)
+            if (limit < (options.Connections * sockets) + OtherFileDescriptors)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"warning: {name} may open at most {limit} files: sockets beyond about {limit - OtherFileDescriptors} will be refused (raise ulimit -n)"));
+                    $"warning: {name} may open at most {limit} files: clients beyond about {(limit - OtherFileDescriptors) / sockets} will be refused (raise ulimit -n)"));
             }
         }
     }
 
     /// <summary>
     /// Forces a full collection, waits for the process to settle and reads it. If no collection could be forced (or
-    /// none happened), the heap figure is that of the last one the relay made on its own, and the line says so.
+    /// none happened), the heap figure is that of the last one the process made on its own, and the line says so.
     /// </summary>
-    private static async Task<MemoryReading> SettledReadingAsync(RelayProcess relay)
+    private static async Task<MemoryReading> SettledReadingAsync(ServiceProcess measured)
     {
-        var before = await relay.ReadAsync();
+        var before = await measured.ReadAsync();
         string? notForced = null;
         try
         {
-            await InducedCollection.CollectAsync(relay.ProcessId);
+            await InducedCollection.CollectAsync(measured.ProcessId);
         }
         catch (Exception exception) when (exception is InvalidOperationException or TimeoutException or SocketException or IOException)
         {
@@ -139,10 +142,10 @@ internal static class IdleBench
         }
 
         await Task.Delay(Settle);
-        var reading = await relay.ReadAsync();
+        var reading = await measured.ReadAsync();
         if (notForced is not null || reading.FullCollections == before.FullCollections)
         {
-            Console.WriteLine($"warning: no full collection was forced ({notForced ?? "the gen2 count did not move"}); the heap is as of the relay's last own collection");
+            Console.WriteLine($"warning: no full collection was forced ({notForced ?? "the gen2 count did not move"}); the heap is as of the process's last own collection");
         }
 
         return reading;
@@ -194,23 +197,28 @@ internal static class IdleBench
         var held = phases.Single(phase => phase.Name == "held");
         var resident = PerConnection(phases[0], held, reading => reading.ResidentBytes);
         var heap = PerConnection(phases[0], held, reading => reading.HeapBytes);
-        // The larger of the two: on a relay that committed memory under earlier load the RSS delta understates, and
+        // The larger of the two: on a process that committed memory under earlier load the RSS delta understates, and
         // the heap never counts native memory.
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"target ≤ {TargetKibibytes} KB per idle connection: {(Math.Max(resident, heap) <= TargetKibibytes ? "met" : "missed")} (after holding {options.HoldSeconds} s: {resident:F1} KiB of RSS, {heap:F1} KiB of managed heap per connection)"));
+        Console.WriteLine(options.IdleService == IdleService.Relay && !IsGateway(options)
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"target ≤ {TargetKibibytes} KB per idle connection: {(Math.Max(resident, heap) <= TargetKibibytes ? "met" : "missed")} (after holding {options.HoldSeconds} s: {resident:F1} KiB of RSS, {heap:F1} KiB of managed heap per connection)")
+            : string.Create(CultureInfo.InvariantCulture,
+                $"after holding {options.HoldSeconds} s: {resident:F1} KiB of RSS, {heap:F1} KiB of managed heap per connection (the brief's ≤ {TargetKibibytes} KB target is for a Relay instance)"));
 
         var before = phases[0].Reading;
         var reused = Mebibytes(before.CommittedBytes) - Mebibytes(before.HeapBytes);
         if (reused > ReusedWarningMebibytes)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"note: before the run the relay's GC already held {reused:F0} MiB more than its heap (earlier load), which the sockets reused: the RSS figures understate; restart the relay for them"));
+                $"note: before the run the process's GC already held {reused:F0} MiB more than its heap (earlier load), which the sockets reused: the RSS figures understate; restart it for them"));
         }
 
         var closed = phases[^1].Reading;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"left after closing: {Mebibytes(closed.HeapBytes) - Mebibytes(before.HeapBytes):F1} MiB of managed heap ({((closed.HeapBytes ?? double.NaN) - (before.HeapBytes ?? double.NaN)) / held.Connections:F0} bytes per connection that was open)"));
     }
+
+    private static bool IsGateway(BenchOptions options) => options.IdleTarget.Port == options.Gateway.Port;
 
     private static double PerConnection(Phase before, Phase phase, Func<MemoryReading, double?> bytes) =>
         phase.Connections == 0 ? double.NaN : ((bytes(phase.Reading) ?? double.NaN) - (bytes(before.Reading) ?? double.NaN)) / phase.Connections / 1024;

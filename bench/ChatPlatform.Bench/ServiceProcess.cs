@@ -2,21 +2,22 @@ using System.Globalization;
 
 namespace ChatPlatform.Bench;
 
-/// <summary>What the relay process holds at one moment: resident memory from the kernel, the rest from its /metrics.</summary>
+/// <summary>What a service process holds at one moment: resident memory from the kernel, the rest from its /metrics.</summary>
 /// <param name="ResidentBytes">VmRSS: every page of the process in RAM, native and managed alike.</param>
 /// <param name="HeapBytes">The managed heap as the last collection left it (live objects and fragmentation).</param>
 /// <param name="CommittedBytes">Memory the GC holds from the OS, used or not, as of the last collection.</param>
 /// <param name="PooledBytes">Kestrel's memory pool: I/O blocks kept for reuse (part of the heap; .NET 10 evicts idle ones over time).</param>
-/// <param name="Connections">chat_connections: the sockets the relay itself counts as open.</param>
+/// <param name="Connections">chat_connections: the sockets the service itself counts as open (the gateway counts those it proxies).</param>
 /// <param name="FullCollections">Gen2 collections so far, to tell whether a forced one happened.</param>
 internal sealed record MemoryReading(
     long ResidentBytes, double? HeapBytes, double? CommittedBytes, double? PooledBytes, double? Connections, double? FullCollections);
 
 /// <summary>
-/// The relay seen from outside, the way an operator would see it: /proc for what the kernel charges the process,
-/// /metrics for what the runtime and the relay report. Linux only, like the stack.
+/// A service (a relay, a signaling instance, the gateway) seen from outside, the way an operator would see it: /proc
+/// for what the kernel charges the process, /metrics for what the runtime and the service report. Linux only, like the
+/// stack.
 /// </summary>
-internal sealed class RelayProcess(int processId, Uri relay) : IDisposable
+internal sealed class ServiceProcess(int processId, Uri service) : IDisposable
 {
     // Names as the OpenTelemetry Prometheus exporter writes the System.Runtime meter that AddRuntimeInstrumentation
     // enables on .NET 9 and later.
@@ -29,7 +30,7 @@ internal sealed class RelayProcess(int processId, Uri relay) : IDisposable
 
     private static readonly string[] SocketTables = ["/proc/net/tcp", "/proc/net/tcp6"];
 
-    private readonly HttpClient _http = new() { BaseAddress = relay, Timeout = TimeSpan.FromSeconds(10) };
+    private readonly HttpClient _http = new() { BaseAddress = service, Timeout = TimeSpan.FromSeconds(10) };
 
     public int ProcessId => processId;
 
@@ -65,7 +66,7 @@ internal sealed class RelayProcess(int processId, Uri relay) : IDisposable
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
-                // A process that ended meanwhile, or one of another user: neither can be the relay we started.
+                // A process that ended meanwhile, or one of another user: neither can be the service we started.
             }
         }
 
