@@ -36,9 +36,13 @@ public static class Extensions
         return builder;
     }
 
-    /// <summary>Edge checks before anything is proxied: Origin of WebSocket upgrades, then per-IP rate limits.</summary>
+    /// <summary>
+    /// Edge checks before anything is proxied: Origin of WebSocket upgrades, then per-IP rate limits; the count of
+    /// proxied WebSockets wraps them, so it sees their refusals too.
+    /// </summary>
     public static WebApplication UseGateway(this WebApplication app)
     {
+        app.UseProxiedWebSocketCount();
         app.UseOriginPolicy();
         app.UseRateLimiter();
         var webRoot = WebRoot(app);

@@ -206,6 +206,39 @@ public class GatewayTests(ChatStack stack)
     }
 
     [Fact]
+    public async Task The_gateway_counts_the_sockets_it_holds_and_the_upgrades_it_refuses()
+    {
+        const string Open = "chat_connections";
+        const string Attempts = "chat_connection_attempts_total";
+        const string Accepted = "result=\"accepted\"";
+        const string Refused = "result=\"refused\"";
+        var token = await Tokens.IssueAsync(stack.GatewayUrl, "heidi", "general");
+        var openBefore = await stack.SumMetricAsync(Open, stack.Gateway);
+        var acceptedBefore = await stack.SumMetricAsync(Attempts, Accepted, stack.Gateway);
+        var refusedBefore = await stack.SumMetricAsync(Attempts, Refused, stack.Gateway);
+
+        await using (var relay = await TestSocket.ConnectAsync(Ws("/ws/relay", token)))
+        await using (var signaling = await TestSocket.ConnectAsync(Ws("/ws/signaling", token)))
+        {
+            await relay.ReceiveAsync("welcome");
+            await signaling.ReceiveAsync("welcome");
+
+            // At least: a client of an earlier test may still be reconnecting or closing meanwhile.
+            (await stack.SumMetricWhenAsync(Open, label: null, open => open >= 2, stack.Gateway)).ShouldBeGreaterThanOrEqualTo(2);
+            (await stack.SumMetricWhenAsync(Attempts, Accepted, accepted => accepted >= acceptedBefore + 2, stack.Gateway))
+                .ShouldBeGreaterThanOrEqualTo(acceptedBefore + 2);
+        }
+
+        (await TestSocket.UpgradeStatusAsync(Ws("/ws/relay", token), origin: "https://evil.example")).ShouldBe(HttpStatusCode.Forbidden);
+        (await TestSocket.UpgradeStatusAsync(Ws("/ws/relay", token: null))).ShouldBe(HttpStatusCode.Unauthorized);
+        (await stack.SumMetricWhenAsync(Attempts, Refused, refused => refused >= refusedBefore + 2, stack.Gateway))
+            .ShouldBeGreaterThanOrEqualTo(refusedBefore + 2);
+
+        // The proxied socket is let go when both of its sides have closed, just after the client's close completes.
+        (await stack.SumMetricWhenAsync(Open, label: null, open => open <= openBefore, stack.Gateway)).ShouldBeLessThanOrEqualTo(openBefore);
+    }
+
+    [Fact]
     public async Task The_access_token_never_reaches_a_log()
     {
         var token = await Tokens.IssueAsync(stack.GatewayUrl, "grace", "general");

@@ -5,7 +5,10 @@ using Microsoft.Extensions.Options;
 
 namespace ChatPlatform.ServiceDefaults.WebSockets;
 
-/// <summary>The open client sockets of this process: counted for metrics, closed with 1001 on shutdown.</summary>
+/// <summary>
+/// The open client sockets of this process: counted for metrics, closed with 1001 on shutdown. The gateway serves no
+/// socket itself; it counts those it passes on to an instance, which drains them.
+/// </summary>
 public sealed class ConnectionRegistry
 {
     public const string MeterName = "ChatPlatform.Connections";
@@ -13,6 +16,7 @@ public sealed class ConnectionRegistry
     private readonly ConcurrentDictionary<string, WebSocketSession> _sessions = new(StringComparer.Ordinal);
     private readonly Counter<long> _attempts;
     private readonly KeyValuePair<string, object?> _serviceTag;
+    private int _proxied;
 
     public ConnectionRegistry(IMeterFactory meterFactory, IOptions<ServiceIdentity> identity)
     {
@@ -20,7 +24,7 @@ public sealed class ConnectionRegistry
         var meter = meterFactory.Create(MeterName);
         meter.CreateObservableGauge(
             "chat_connections",
-            () => new Measurement<int>(_sessions.Count, _serviceTag),
+            () => new Measurement<int>(_sessions.Count + Volatile.Read(ref _proxied), _serviceTag),
             description: "Open client WebSocket connections.");
         _attempts = meter.CreateCounter<long>(
             "chat_connection_attempts",
@@ -41,7 +45,27 @@ public sealed class ConnectionRegistry
 
     internal void Remove(WebSocketSession session) => _sessions.TryRemove(new(session.ClientId, session));
 
-    internal void CountAttempt(string result) => _attempts.Add(1, _serviceTag, new("result", result));
+    public void CountAttempt(string result) => _attempts.Add(1, _serviceTag, new("result", result));
+
+    /// <summary>Counts a socket this process passes on rather than serves, until the returned handle is disposed.</summary>
+    public IDisposable TrackProxied()
+    {
+        Interlocked.Increment(ref _proxied);
+        return new ProxiedSocket(this);
+    }
+
+    private sealed class ProxiedSocket(ConnectionRegistry registry) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                Interlocked.Decrement(ref registry._proxied);
+            }
+        }
+    }
 
     /// <summary>Closes every socket with 1001 so clients reconnect elsewhere instead of waiting for a timeout.</summary>
     public Task CloseAllAsync(string reason) =>
@@ -54,5 +78,8 @@ public static class ConnectionResults
     public const string NotWebSocket = "not-websocket";
     public const string Failed = "failed";
 
-    public static readonly string[] All = [Accepted, NotWebSocket, Failed];
+    /// <summary>The gateway refused the upgrade: no or a bad token, a foreign Origin, over the per-IP rate.</summary>
+    public const string Refused = "refused";
+
+    public static readonly string[] All = [Accepted, NotWebSocket, Failed, Refused];
 }

@@ -65,6 +65,26 @@ public static class StackQueries
         return sum;
     }
 
+    /// <summary>
+    /// The metric once it meets the condition, or its last value after 10 s. The Prometheus exporter answers from a
+    /// copy it keeps for 300 ms, so a scrape right after an action may not show it yet.
+    /// </summary>
+    public static async Task<double> SumMetricWhenAsync(
+        this ChatStack stack, string name, string? label, Func<double, bool> condition, params ServiceProcess[] instances)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var value = await stack.SumMetricAsync(name, label, instances);
+            if (condition(value) || DateTime.UtcNow > deadline)
+            {
+                return value;
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
     private static HttpClient Client(ChatStack stack, string token)
     {
         var http = new HttpClient { BaseAddress = stack.GatewayUrl };
