@@ -10,7 +10,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -64,7 +63,7 @@ public static class Extensions
         // One line per entry, without the stack traces of a lost broker or database (ChatConsoleFormatter).
         // Logging__Console__FormatterName=json (or simple, systemd) chooses one of .NET's own formatters instead.
         builder.Logging.AddConsole(console => console.FormatterName ??= ChatConsoleFormatter.FormatterName);
-        builder.Logging.AddConsoleFormatter<ChatConsoleFormatter, ConsoleFormatterOptions>(formatter =>
+        builder.Logging.AddConsoleFormatter<ChatConsoleFormatter, ChatConsoleFormatterOptions>(formatter =>
             formatter.TimestampFormat ??= "HH:mm:ss.fff ");
     }
 

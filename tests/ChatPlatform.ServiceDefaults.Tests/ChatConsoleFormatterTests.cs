@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using ChatPlatform.ServiceDefaults.Logging;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -15,7 +16,7 @@ namespace ChatPlatform.ServiceDefaults.Tests;
 public class ChatConsoleFormatterTests
 {
     [Fact]
-    public void A_refused_broker_connection_is_one_line_of_messages_without_a_stack_trace()
+    public void A_refused_broker_connection_is_one_line_of_messages_and_where_it_was_thrown()
     {
         var refused = Thrown(() => throw new BrokerUnreachableException(
             new AggregateException(new ConnectFailureException("Connection failed, host 127.0.0.1:5672", new SocketException((int)SocketError.ConnectionRefused)))));
@@ -23,10 +24,12 @@ public class ChatConsoleFormatterTests
         var line = Format(LogLevel.Warning, "MassTransit", "Connection Failed: rabbitmq://127.0.0.1/", refused);
 
         line.ShouldStartWith("12:34:56.789 warn: MassTransit[0] Connection Failed: rabbitmq://127.0.0.1/ (RabbitMQ.Client.Exceptions.BrokerUnreachableException: ");
-        line.ShouldContain("---> RabbitMQ.Client.Exceptions.ConnectFailureException: Connection failed, host 127.0.0.1:5672 ---> System.Net.Sockets.SocketException: Connection refused)");
-        line.ShouldNotContain(" at ");
+        line.ShouldContain(" ---> System.AggregateException ---> [RabbitMQ.Client.Exceptions.ConnectFailureException: Connection failed, host 127.0.0.1:5672 ---> System.Net.Sockets.SocketException: Connection refused] at ");
+        line.ShouldContain(nameof(Thrown));
+        // Only the first frame of the stack trace.
+        Regex.Count(line, " at ").ShouldBe(1);
         line.Count(character => character == '\n').ShouldBe(1);
-        line.Length.ShouldBeLessThan(500);
+        line.Length.ShouldBeLessThan(1_000, "against about 11 KB with the whole stack trace");
     }
 
     [Fact]
@@ -50,19 +53,32 @@ public class ChatConsoleFormatterTests
     }
 
     [Fact]
-    public void Lost_connections_timeouts_and_transient_database_errors_are_expected_and_defects_are_not()
+    public void Lost_connections_timeouts_and_database_restarts_are_expected_and_defects_are_not()
     {
-        ExpectedFailure.IsExpected(new AlreadyClosedException(
-            new RabbitMQ.Client.Events.ShutdownEventArgs(RabbitMQ.Client.ShutdownInitiator.Peer, 320, "CONNECTION_FORCED"))).ShouldBeTrue();
+        var forced = new RabbitMQ.Client.Events.ShutdownEventArgs(RabbitMQ.Client.ShutdownInitiator.Peer, 320, "CONNECTION_FORCED");
+        ExpectedFailure.IsExpected(new AlreadyClosedException(forced)).ShouldBeTrue();
+        ExpectedFailure.IsExpected(new OperationInterruptedException(forced)).ShouldBeTrue();
         ExpectedFailure.IsExpected(new MassTransit.RabbitMqConnectionException("Broker unreachable")).ShouldBeTrue();
         ExpectedFailure.IsExpected(new TaskCanceledException()).ShouldBeTrue();
         ExpectedFailure.IsExpected(new TimeoutException()).ShouldBeTrue();
         ExpectedFailure.IsExpected(new DatabaseError(transient: true)).ShouldBeTrue();
-        ExpectedFailure.IsExpected(new InvalidOperationException("wrapped", new SocketException((int)SocketError.ConnectionReset))).ShouldBeTrue();
+        ExpectedFailure.IsExpected(new DatabaseError(transient: false, sqlState: "57P01")).ShouldBeTrue();
+        ExpectedFailure.IsExpected(new InvalidOperationException("likely a transient failure", new SocketException((int)SocketError.ConnectionReset))).ShouldBeTrue();
+        // A read ended by the connection closing under it.
+        ExpectedFailure.IsExpected(new MassTransit.RabbitMqConnectionException("Connection lost", new EndOfStreamException())).ShouldBeTrue();
 
-        ExpectedFailure.IsExpected(new DatabaseError(transient: false)).ShouldBeFalse();
+        ExpectedFailure.IsExpected(new DatabaseError(transient: false, sqlState: "23505")).ShouldBeFalse();
         ExpectedFailure.IsExpected(new InvalidOperationException("a defect")).ShouldBeFalse();
+        ExpectedFailure.IsExpected(new EndOfStreamException("a truncated file")).ShouldBeFalse();
         ExpectedFailure.IsExpected(new AggregateException(new ArgumentException("a"), new FormatException("b"))).ShouldBeFalse();
+        // One defect among expected failures keeps the whole stack trace.
+        ExpectedFailure.IsExpected(new AggregateException(new ArgumentNullException("id"), new TaskCanceledException())).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void An_exception_whose_message_cannot_be_read_is_still_summarized()
+    {
+        ExpectedFailure.Summary(new UnreadableTimeout()).ShouldBe($"{typeof(UnreadableTimeout).FullName}: (message unreadable)");
     }
 
     [Fact]
@@ -74,8 +90,10 @@ public class ChatConsoleFormatterTests
 
     private static string FormatterOf(Dictionary<string, string?> configuration)
     {
-        var builder = Host.CreateApplicationBuilder();
+        // No environment variables or appsettings: only what the test gives, bound to logging as the host's defaults do.
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(configuration);
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         builder.AddServiceDefaults();
         using var host = builder.Build();
         host.Services.GetServices<ConsoleFormatter>().ShouldContain(formatter => formatter.Name == ChatConsoleFormatter.FormatterName);
@@ -85,7 +103,7 @@ public class ChatConsoleFormatterTests
     private static string Format(LogLevel level, string category, string message, Exception? exception)
     {
         // A fixed format with no clock in it, so the line can be compared whole.
-        var options = new StaticOptions(new ConsoleFormatterOptions { TimestampFormat = "'12:34:56.789 '" });
+        var options = new StaticOptions(new ChatConsoleFormatterOptions { TimestampFormat = "'12:34:56.789 '" });
         using var formatter = new ChatConsoleFormatter(options);
         using var writer = new StringWriter();
         formatter.Write(new LogEntry<string>(level, category, new EventId(0), message, exception, static (state, _) => state), scopeProvider: null, writer);
@@ -106,17 +124,24 @@ public class ChatConsoleFormatterTests
         throw new InvalidOperationException("nothing was thrown");
     }
 
-    private sealed class DatabaseError(bool transient) : DbException("the database")
+    private sealed class DatabaseError(bool transient, string? sqlState = null) : DbException("the database")
     {
         public override bool IsTransient => transient;
+
+        public override string? SqlState => sqlState;
     }
 
-    private sealed class StaticOptions(ConsoleFormatterOptions value) : IOptionsMonitor<ConsoleFormatterOptions>
+    private sealed class UnreadableTimeout : TimeoutException
     {
-        public ConsoleFormatterOptions CurrentValue => value;
+        public override string Message => throw new InvalidOperationException("no message");
+    }
 
-        public ConsoleFormatterOptions Get(string? name) => value;
+    private sealed class StaticOptions(ChatConsoleFormatterOptions value) : IOptionsMonitor<ChatConsoleFormatterOptions>
+    {
+        public ChatConsoleFormatterOptions CurrentValue => value;
 
-        public IDisposable? OnChange(Action<ConsoleFormatterOptions, string?> listener) => null;
+        public ChatConsoleFormatterOptions Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<ChatConsoleFormatterOptions, string?> listener) => null;
     }
 }

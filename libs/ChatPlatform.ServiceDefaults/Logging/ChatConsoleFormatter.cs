@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using System.Text;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,9 +21,9 @@ internal sealed class ChatConsoleFormatter : ConsoleFormatter, IDisposable
     public const string FormatterName = "chat";
 
     private readonly IDisposable? _reload;
-    private ConsoleFormatterOptions _options;
+    private ChatConsoleFormatterOptions _options;
 
-    public ChatConsoleFormatter(IOptionsMonitor<ConsoleFormatterOptions> options)
+    public ChatConsoleFormatter(IOptionsMonitor<ChatConsoleFormatterOptions> options)
         : base(FormatterName)
     {
         _options = options.CurrentValue;
@@ -89,53 +90,125 @@ internal sealed class ChatConsoleFormatter : ConsoleFormatter, IDisposable
         _ => level.ToString().ToLowerInvariant(),
     };
 
-    private static string OneLine(string text) =>
-        text.Contains('\n', StringComparison.Ordinal) ? text.ReplaceLineEndings(" ") : text;
+    // ReplaceLineEndings returns the same string when it has nothing to replace.
+    private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 }
 
+/// <summary>
+/// The formatter's own options type (bound from Logging:Console:FormatterOptions), so the timestamp it defaults to
+/// is not also given to .NET's formatters that share <see cref="ConsoleFormatterOptions"/>, such as systemd's.
+/// </summary>
+public sealed class ChatConsoleFormatterOptions : ConsoleFormatterOptions;
+
 /// <summary>The failures a service expects while a dependency is away, and how to say them in one line.</summary>
-internal static class ExpectedFailure
+public static class ExpectedFailure
 {
+    // A bound on the walk, because an exception graph is built by whoever threw it.
+    private const int MaxDepth = 32;
+
+    // PostgreSQL shutting down (admin or crash) or not accepting connections yet: a restart, which Npgsql does not
+    // mark transient.
+    private static readonly string[] DatabaseRestartStates = ["57P01", "57P02", "57P03"];
+
     /// <summary>
-    /// True when the exception, or one inside it, is a lost or refused connection (a socket error, RabbitMQ closing
-    /// or not reachable, a transient database error) or a wait that ran out. Their stack traces show where the wait
-    /// was, not why it failed, and the why is in the messages.
+    /// True when every innermost exception is a lost or refused connection (a socket error, RabbitMQ closing or
+    /// not reachable, a database restarting or a transient database error), a wait that ran out, or a read that
+    /// ended under such a connection failure. One unexpected exception anywhere (an aggregate that also holds a
+    /// defect) keeps the whole stack trace.
     /// </summary>
-    public static bool IsExpected(Exception exception) => Chain(exception).Any(static inner => inner
+    public static bool IsExpected(Exception exception) => LeavesExpected(exception, underConnectionFailure: false, depth: 0);
+
+    /// <summary>
+    /// "Type: message ---> Type: message …" for the exception and the ones inside it (an aggregate's in brackets),
+    /// then where the outermost one was thrown.
+    /// </summary>
+    public static string Summary(Exception exception)
+    {
+        var summary = new StringBuilder();
+        Describe(exception, summary, depth: 0);
+        if (exception.StackTrace is { } stackTrace && stackTrace.AsSpan().TrimStart() is { IsEmpty: false } trace)
+        {
+            var end = trace.IndexOfAny('\r', '\n');
+            summary.Append(' ').Append((end >= 0 ? trace[..end] : trace).TrimEnd());
+        }
+
+        return summary.ToString();
+    }
+
+    private static bool LeavesExpected(Exception exception, bool underConnectionFailure, int depth)
+    {
+        if (depth > MaxDepth)
+        {
+            return false;
+        }
+
+        var connectionFailure = underConnectionFailure || IsConnectionFailure(exception);
+        if (exception is AggregateException { InnerExceptions.Count: > 0 } aggregate)
+        {
+            return aggregate.InnerExceptions.All(inner => LeavesExpected(inner, connectionFailure, depth + 1));
+        }
+
+        if (exception.InnerException is { } innerException)
+        {
+            return LeavesExpected(innerException, connectionFailure, depth + 1);
+        }
+
+        return IsConnectionFailure(exception)
+            || exception is TimeoutException or OperationCanceledException or RequestTimeoutException
+            // The connection closing under a read ends it with an end of stream or an I/O error.
+            || (underConnectionFailure && exception is IOException);
+    }
+
+    private static bool IsConnectionFailure(Exception exception) => exception
         is SocketException
         or BrokerUnreachableException
-        or AlreadyClosedException
         or ConnectFailureException
+        or OperationInterruptedException
         or ConnectionException
-        or TimeoutException
-        or OperationCanceledException
-        or DbException { IsTransient: true });
+        or TransportUnavailableException
+        or DbException { IsTransient: true }
+        || (exception is DbException { SqlState: { } state } && DatabaseRestartStates.Contains(state));
 
-    /// <summary>"Type: message ---> Type: message …" for the exception and the ones inside it.</summary>
-    public static string Summary(Exception exception) =>
-        string.Join(" ---> ", Chain(exception).Select(static inner => $"{inner.GetType().FullName}: {inner.Message.ReplaceLineEndings(" ")}"));
-
-    private static IEnumerable<Exception> Chain(Exception exception)
+    private static void Describe(Exception exception, StringBuilder summary, int depth)
     {
-        var pending = new Stack<Exception>();
-        pending.Push(exception);
-        var seen = 0;
-        // A bound, because an exception graph is built by whoever threw it.
-        while (pending.Count > 0 && seen++ < 32)
+        summary.Append(exception.GetType().FullName);
+        if (depth > MaxDepth)
         {
-            var current = pending.Pop();
-            yield return current;
-            if (current is AggregateException aggregate)
+            return;
+        }
+
+        if (exception is AggregateException { InnerExceptions.Count: > 0 } aggregate)
+        {
+            // An aggregate's own message repeats its inner ones.
+            summary.Append(" ---> [");
+            for (var index = 0; index < aggregate.InnerExceptions.Count; index++)
             {
-                for (var index = aggregate.InnerExceptions.Count - 1; index >= 0; index--)
-                {
-                    pending.Push(aggregate.InnerExceptions[index]);
-                }
+                summary.Append(index > 0 ? "; " : "");
+                Describe(aggregate.InnerExceptions[index], summary, depth + 1);
             }
-            else if (current.InnerException is { } inner)
-            {
-                pending.Push(inner);
-            }
+
+            summary.Append(']');
+            return;
+        }
+
+        summary.Append(": ").Append(MessageOf(exception));
+        if (exception.InnerException is { } inner)
+        {
+            summary.Append(" ---> ");
+            Describe(inner, summary, depth + 1);
+        }
+    }
+
+    private static string MessageOf(Exception exception)
+    {
+        try
+        {
+            return exception.Message?.ReplaceLineEndings(" ") ?? "";
+        }
+        catch (Exception unreadable) when (unreadable is not OutOfMemoryException)
+        {
+            // A logging call must not throw to its caller for an exception type's broken Message.
+            return "(message unreadable)";
         }
     }
 }

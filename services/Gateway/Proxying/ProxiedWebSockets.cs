@@ -1,14 +1,15 @@
 using ChatPlatform.Gateway.Security;
-using Microsoft.AspNetCore.Http.Features;
 using ChatPlatform.ServiceDefaults.WebSockets;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace ChatPlatform.Gateway.Proxying;
 
 /// <summary>
 /// Counts the WebSockets the gateway holds for its clients in chat_connections{service="gateway"}, and each upgrade
-/// in chat_connection_attempts_total: accepted (101, or 200 for HTTP/2), refused here (a 4xx: token, Origin, rate limit) or failed (no
-/// instance could take it). The instances count only what reaches them, so without this an operator could not see
-/// how many sockets the gateway holds, nor the upgrades it turned away.
+/// in chat_connection_attempts_total: accepted (101, or 200 for HTTP/2), refused (a 4xx: mostly the gateway's own
+/// token, Origin and rate checks, also an instance's or an unknown path's) or failed (any other answer: no instance
+/// could take it, or one failed). The instances count only what reaches them, so without this an operator could see
+/// neither how many sockets the gateway holds nor the upgrades it turned away.
 /// </summary>
 public static class ProxiedWebSockets
 {
@@ -28,19 +29,23 @@ public static class ProxiedWebSockets
             registry ??= context.RequestServices.GetRequiredService<ConnectionRegistry>();
             IDisposable? open = null;
             var counted = false;
-            // Counted as the response starts, before the client can see it: a test or a scrape that follows the
-            // client's refusal then finds it counted.
+            // Counted as the response starts, before the client can see it, so a scrape right after a refusal finds
+            // it. Kestrel starts a response that nothing wrote only after the pipeline returned, so the finally
+            // below may count first; whichever comes first counts, once.
             context.Response.OnStarting(() =>
             {
-                counted = true;
-                if (IsEstablished(context))
+                if (!counted)
                 {
-                    open = registry.TrackProxied();
-                    registry.CountAttempt(ConnectionResults.Accepted);
-                }
-                else
-                {
-                    registry.CountAttempt(ResultOf(context.Response.StatusCode));
+                    counted = true;
+                    if (IsEstablished(context))
+                    {
+                        open = registry.TrackProxied();
+                        registry.CountAttempt(ConnectionResults.Accepted);
+                    }
+                    else
+                    {
+                        registry.CountAttempt(ResultOf(context.Response.StatusCode));
+                    }
                 }
 
                 return Task.CompletedTask;
@@ -54,11 +59,13 @@ public static class ProxiedWebSockets
             {
                 if (!counted)
                 {
-                    // Aborted before any response.
-                    registry.CountAttempt(ConnectionResults.Failed);
+                    counted = true;
+                    registry.CountAttempt(context.RequestAborted.IsCancellationRequested
+                        ? ConnectionResults.Failed
+                        : ResultOf(context.Response.StatusCode));
                 }
 
-                // The proxied socket ends with the request: YARP copies both ways until either side closes.
+                // YARP copies both ways until either side closes, then the request ends: so does the proxied socket.
                 open?.Dispose();
             }
         });

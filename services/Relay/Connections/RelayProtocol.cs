@@ -6,6 +6,7 @@ using ChatPlatform.Relay.Messages;
 using ChatPlatform.Relay.Receipts;
 using ChatPlatform.Relay.Subscriptions;
 using ChatPlatform.Relay.Telemetry;
+using ChatPlatform.ServiceDefaults.Logging;
 using ChatPlatform.ServiceDefaults.Telemetry;
 using ChatPlatform.ServiceDefaults.WebSockets;
 using MassTransit;
@@ -109,20 +110,26 @@ public sealed class RelayProtocol(
     {
         try
         {
-            // Publisher confirms are on: this completes only once the broker has the message.
-            using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
-            await submissions.SubmitAsync(submitted, timeout.Token);
+            try
+            {
+                // Publisher confirms are on: this completes only once the broker has the message.
+                using var timeout = new CancellationTokenSource(options.Value.PublishTimeout);
+                await submissions.SubmitAsync(submitted, timeout.Token);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                activity?.AddException(exception).SetStatus(ActivityStatusCode.Error, "unconfirmed");
+                metrics.Failed("unconfirmed");
+                // A broker away or slow refuses every send: a warning per message would grow the log with the traffic,
+                // so those are Debug (the batch's warning and the failures metric tell them). Anything else is a defect.
+                logger.Log(ExpectedFailure.IsExpected(exception) ? LogLevel.Debug : LogLevel.Warning, exception,
+                    "Broker did not confirm message {MessageId}", submitted.Id);
+                session.Send(new ErrorFrame(ErrorCodes.Unavailable, "The message was not accepted; retry with the same id.", submitted.Id.ToString()));
+                return;
+            }
+
             metrics.Accepted();
             session.Send(new AcceptedFrame(submitted.Id, submitted.RoomId));
-        }
-        catch (Exception exception) when (exception is not OutOfMemoryException)
-        {
-            activity?.AddException(exception).SetStatus(ActivityStatusCode.Error, "unconfirmed");
-            metrics.Failed("unconfirmed");
-            // Debug, not Warning: during a broker outage every send lands here, so a line per message would grow
-            // the log with the traffic. The batch's own warning says why, and the failures metric counts these.
-            logger.LogDebug(exception, "Broker did not confirm message {MessageId}", submitted.Id);
-            session.Send(new ErrorFrame(ErrorCodes.Unavailable, "The message was not accepted; retry with the same id.", submitted.Id.ToString()));
         }
         finally
         {
