@@ -68,11 +68,37 @@ public class ChatConsoleFormatterTests
         ExpectedFailure.IsExpected(new MassTransit.RabbitMqConnectionException("Connection lost", new EndOfStreamException())).ShouldBeTrue();
 
         ExpectedFailure.IsExpected(new DatabaseError(transient: false, sqlState: "23505")).ShouldBeFalse();
+        // A channel error is a configuration defect, not the broker going away.
+        ExpectedFailure.IsExpected(new OperationInterruptedException(
+            new RabbitMQ.Client.Events.ShutdownEventArgs(RabbitMQ.Client.ShutdownInitiator.Peer, 406, "PRECONDITION_FAILED"))).ShouldBeFalse();
         ExpectedFailure.IsExpected(new InvalidOperationException("a defect")).ShouldBeFalse();
         ExpectedFailure.IsExpected(new EndOfStreamException("a truncated file")).ShouldBeFalse();
         ExpectedFailure.IsExpected(new AggregateException(new ArgumentException("a"), new FormatException("b"))).ShouldBeFalse();
         // One defect among expected failures keeps the whole stack trace.
         ExpectedFailure.IsExpected(new AggregateException(new ArgumentNullException("id"), new TaskCanceledException())).ShouldBeFalse();
+    }
+
+    [Fact]
+    public void The_frame_given_is_the_first_outside_dotnet_not_the_throw_helper()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        var summary = ExpectedFailure.Summary(Thrown(() => cancelled.Token.ThrowIfCancellationRequested()));
+
+        summary.ShouldStartWith("System.OperationCanceledException: The operation was canceled. at ChatPlatform.ServiceDefaults.Tests.");
+        summary.ShouldNotContain("ThrowOperationCanceledException");
+    }
+
+    [Fact]
+    public void A_summary_of_a_very_wide_exception_stays_bounded()
+    {
+        var wide = new AggregateException(Enumerable.Range(0, 1_000).Select(index => new TimeoutException($"wait {index}")));
+
+        var summary = ExpectedFailure.Summary(wide);
+
+        summary.Length.ShouldBeLessThan(3_000);
+        summary.ShouldEndWith("; …]");
     }
 
     [Fact]

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
 
 namespace ChatPlatform.ServiceDefaults.Logging;
@@ -13,8 +14,9 @@ namespace ChatPlatform.ServiceDefaults.Logging;
 /// <summary>
 /// One line per entry, like the simple console formatter with SingleLine, except for the failures every service
 /// sees while RabbitMQ or PostgreSQL is away (a refused or closed connection, a timeout): those are written as their
-/// chain of messages without the stack trace. While the broker is down MassTransit logs every reconnect try and the
-/// health checks log every probe, each with a stack trace of about 11 KB that says nothing the first line does not.
+/// chain of messages and one frame of where they were thrown, not the whole stack trace; one unexpected cause keeps
+/// it. While the broker is down MassTransit logs every reconnect try and the health checks log every probe, each with
+/// a stack trace of about 11 KB that says nothing the first line does not.
 /// </summary>
 internal sealed class ChatConsoleFormatter : ConsoleFormatter, IDisposable
 {
@@ -40,7 +42,7 @@ internal sealed class ChatConsoleFormatter : ConsoleFormatter, IDisposable
         }
 
         var options = _options;
-        if (options.TimestampFormat is { } timestampFormat)
+        if (options.TimestampFormat is { Length: > 0 } timestampFormat)
         {
             var now = options.UseUtcTimestamp ? DateTimeOffset.UtcNow : DateTimeOffset.Now;
             textWriter.Write(now.ToString(timestampFormat, System.Globalization.CultureInfo.InvariantCulture));
@@ -103,8 +105,13 @@ public sealed class ChatConsoleFormatterOptions : ConsoleFormatterOptions;
 /// <summary>The failures a service expects while a dependency is away, and how to say them in one line.</summary>
 public static class ExpectedFailure
 {
-    // A bound on the walk, because an exception graph is built by whoever threw it.
-    private const int MaxDepth = 32;
+    // A bound on the walk, because an exception graph is built by whoever threw it: past it an exception is not
+    // taken as expected, and its summary ends with an ellipsis.
+    private const int MaxExceptions = 64;
+
+    // RabbitMQ's CONNECTION_FORCED: the broker closing the connection as it stops. Other channel errors (a queue
+    // declared with other arguments, access refused) are configuration defects.
+    private const ushort ConnectionForced = 320;
 
     // PostgreSQL shutting down (admin or crash) or not accepting connections yet: a restart, which Npgsql does not
     // mark transient.
@@ -116,28 +123,41 @@ public static class ExpectedFailure
     /// ended under such a connection failure. One unexpected exception anywhere (an aggregate that also holds a
     /// defect) keeps the whole stack trace.
     /// </summary>
-    public static bool IsExpected(Exception exception) => LeavesExpected(exception, underConnectionFailure: false, depth: 0);
+    public static bool IsExpected(Exception exception)
+    {
+        var budget = MaxExceptions;
+        return LeavesExpected(exception, underConnectionFailure: false, ref budget);
+    }
 
     /// <summary>
     /// "Type: message ---> Type: message …" for the exception and the ones inside it (an aggregate's in brackets),
-    /// then where the outermost one was thrown.
+    /// then where the outermost one was thrown: its first frame in code other than .NET's own, such as a
+    /// CancellationToken's throw helper.
     /// </summary>
     public static string Summary(Exception exception)
     {
         var summary = new StringBuilder();
-        Describe(exception, summary, depth: 0);
-        if (exception.StackTrace is { } stackTrace && stackTrace.AsSpan().TrimStart() is { IsEmpty: false } trace)
+        var budget = MaxExceptions;
+        Describe(exception, summary, ref budget);
+        if (ThrowingFrame(exception) is { } frame)
         {
-            var end = trace.IndexOfAny('\r', '\n');
-            summary.Append(' ').Append((end >= 0 ? trace[..end] : trace).TrimEnd());
+            summary.Append(' ').Append(frame);
         }
 
         return summary.ToString();
     }
 
-    private static bool LeavesExpected(Exception exception, bool underConnectionFailure, int depth)
+    private static string? ThrowingFrame(Exception exception)
     {
-        if (depth > MaxDepth)
+        var frames = (exception.StackTrace ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return frames.FirstOrDefault(frame => !frame.StartsWith("at System.", StringComparison.Ordinal)
+                && !frame.StartsWith("at Microsoft.", StringComparison.Ordinal))
+            ?? frames.FirstOrDefault();
+    }
+
+    private static bool LeavesExpected(Exception exception, bool underConnectionFailure, ref int budget)
+    {
+        if (--budget < 0)
         {
             return false;
         }
@@ -145,12 +165,20 @@ public static class ExpectedFailure
         var connectionFailure = underConnectionFailure || IsConnectionFailure(exception);
         if (exception is AggregateException { InnerExceptions.Count: > 0 } aggregate)
         {
-            return aggregate.InnerExceptions.All(inner => LeavesExpected(inner, connectionFailure, depth + 1));
+            foreach (var inner in aggregate.InnerExceptions)
+            {
+                if (!LeavesExpected(inner, connectionFailure, ref budget))
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         if (exception.InnerException is { } innerException)
         {
-            return LeavesExpected(innerException, connectionFailure, depth + 1);
+            return LeavesExpected(innerException, connectionFailure, ref budget);
         }
 
         return IsConnectionFailure(exception)
@@ -163,19 +191,21 @@ public static class ExpectedFailure
         is SocketException
         or BrokerUnreachableException
         or ConnectFailureException
-        or OperationInterruptedException
+        or OperationInterruptedException { ShutdownReason: null or { ReplyCode: ConnectionForced } or { Initiator: ShutdownInitiator.Library } }
         or ConnectionException
         or TransportUnavailableException
         or DbException { IsTransient: true }
         || (exception is DbException { SqlState: { } state } && DatabaseRestartStates.Contains(state));
 
-    private static void Describe(Exception exception, StringBuilder summary, int depth)
+    private static void Describe(Exception exception, StringBuilder summary, ref int budget)
     {
-        summary.Append(exception.GetType().FullName);
-        if (depth > MaxDepth)
+        if (--budget < 0)
         {
+            summary.Append('…');
             return;
         }
+
+        summary.Append(exception.GetType().FullName);
 
         if (exception is AggregateException { InnerExceptions.Count: > 0 } aggregate)
         {
@@ -184,7 +214,13 @@ public static class ExpectedFailure
             for (var index = 0; index < aggregate.InnerExceptions.Count; index++)
             {
                 summary.Append(index > 0 ? "; " : "");
-                Describe(aggregate.InnerExceptions[index], summary, depth + 1);
+                if (budget <= 0)
+                {
+                    summary.Append('…');
+                    break;
+                }
+
+                Describe(aggregate.InnerExceptions[index], summary, ref budget);
             }
 
             summary.Append(']');
@@ -195,7 +231,7 @@ public static class ExpectedFailure
         if (exception.InnerException is { } inner)
         {
             summary.Append(" ---> ");
-            Describe(inner, summary, depth + 1);
+            Describe(inner, summary, ref budget);
         }
     }
 
