@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using MassTransit;
@@ -45,7 +46,7 @@ internal sealed class ChatConsoleFormatter : ConsoleFormatter, IDisposable
         if (options.TimestampFormat is { Length: > 0 } timestampFormat)
         {
             var now = options.UseUtcTimestamp ? DateTimeOffset.UtcNow : DateTimeOffset.Now;
-            textWriter.Write(now.ToString(timestampFormat, System.Globalization.CultureInfo.InvariantCulture));
+            textWriter.Write(now.ToString(timestampFormat, CultureInfo.InvariantCulture));
         }
 
         textWriter.Write(LevelLabel(logEntry.LogLevel));
@@ -162,7 +163,8 @@ public static class ExpectedFailure
             return false;
         }
 
-        var connectionFailure = underConnectionFailure || IsConnectionFailure(exception);
+        var isConnectionFailure = IsConnectionFailure(exception);
+        var connectionFailure = underConnectionFailure || isConnectionFailure;
         if (exception is AggregateException { InnerExceptions.Count: > 0 } aggregate)
         {
             foreach (var inner in aggregate.InnerExceptions)
@@ -181,7 +183,7 @@ public static class ExpectedFailure
             return LeavesExpected(innerException, connectionFailure, ref budget);
         }
 
-        return IsConnectionFailure(exception)
+        return isConnectionFailure
             || exception is TimeoutException or OperationCanceledException or RequestTimeoutException
             // The connection closing under a read ends it with an end of stream or an I/O error.
             || (underConnectionFailure && exception is IOException);

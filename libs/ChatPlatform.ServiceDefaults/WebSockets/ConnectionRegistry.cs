@@ -78,7 +78,10 @@ public static class ConnectionResults
     public const string NotWebSocket = "not-websocket";
     public const string Failed = "failed";
 
-    /// <summary>The gateway refused the upgrade: no or a bad token, a foreign Origin, over the per-IP rate.</summary>
+    /// <summary>
+    /// Counted by the gateway only: an upgrade answered with a 4xx, mostly its own checks (no or a bad token, a foreign
+    /// Origin, over the per-IP rate).
+    /// </summary>
     public const string Refused = "refused";
 
     public static readonly string[] All = [Accepted, NotWebSocket, Failed, Refused];
