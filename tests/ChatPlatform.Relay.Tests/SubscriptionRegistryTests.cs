@@ -63,6 +63,27 @@ public class SubscriptionRegistryTests
     }
 
     [Fact]
+    public void Subscribing_again_replaces_the_subscription_in_its_room_and_leaves_the_others()
+    {
+        var registry = new SubscriptionRegistry();
+        var (alice, bob) = (Session("alice~1"), Session("bob~1"));
+        var bobInGeneral = Subscriber(bob, "general");
+        registry.Add(Subscriber(alice, "general"));
+        registry.Add(Subscriber(alice, "random"));
+        registry.Add(bobInGeneral);
+
+        var newer = Subscriber(alice, "general");
+        registry.Add(newer);
+
+        registry.InRoom("general").ShouldBe([newer, bobInGeneral], ignoreOrder: true);
+        registry.Find(alice, "general").ShouldBeSameAs(newer.Subscription);
+        registry.Find(alice, "random").ShouldNotBeNull();
+        registry.Find(bob, "random").ShouldBeNull();
+        registry.CountFor(alice).ShouldBe(2);
+        registry.All.Count().ShouldBe(3);
+    }
+
+    [Fact]
     public void A_replay_replaced_by_a_newer_subscribe_does_not_answer_it()
     {
         var registry = new SubscriptionRegistry();

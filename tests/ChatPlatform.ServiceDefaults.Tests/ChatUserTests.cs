@@ -1,5 +1,8 @@
 using System.Security.Claims;
 using ChatPlatform.ServiceDefaults.Authentication;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Http;
 
 namespace ChatPlatform.ServiceDefaults.Tests;
 
@@ -37,4 +40,49 @@ public class ChatUserTests
     {
         ChatUser.From(Principal(("rooms", "general"))).ShouldBeNull();
     }
+
+    [Fact]
+    public void A_compact_principal_keeps_the_user_and_the_rooms_and_nothing_else()
+    {
+        var validated = new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim("sub", "alice"), new Claim("rooms", "general"), new Claim("rooms", "random"),
+             new Claim("iss", "chat-dev"), new Claim("exp", "1764000000", ClaimValueTypes.Integer64), new Claim("jti", "x")],
+            "AuthenticationTypes.Federation", "sub", "role"));
+
+        var compact = ChatUser.Compact(validated);
+
+        compact.Claims.Select(claim => (claim.Type, claim.Value))
+            .ShouldBe([("sub", "alice"), ("rooms", "general"), ("rooms", "random")]);
+        compact.Identity!.IsAuthenticated.ShouldBeTrue();
+        compact.Identity.AuthenticationType.ShouldBe("AuthenticationTypes.Federation");
+        compact.Identity.Name.ShouldBe("alice");
+        var user = ChatUser.From(compact)!;
+        user.Name.ShouldBe("alice");
+        user.Rooms.Order().ShouldBe(["general", "random"]);
+    }
+
+    [Fact]
+    public async Task Every_service_keeps_the_compact_principal_of_a_validated_token()
+    {
+        var jwt = new JwtBearerOptions();
+        AuthenticationExtensions.Configure(jwt, new ChatAuthOptions(), isDevelopment: true);
+        var validated = new TokenValidatedContext(
+            new DefaultHttpContext(), new AuthenticationScheme(JwtBearerDefaults.AuthenticationScheme, null, typeof(JwtBearerHandler)), jwt)
+        {
+            Principal = Principal(("sub", "alice"), ("rooms", "general"), ("jti", "x"), ("iat", "1764000000")),
+        };
+
+        await jwt.Events.TokenValidated(validated);
+
+        validated.Principal!.Claims.Select(claim => claim.Type).ShouldBe(["sub", "rooms"]);
+    }
+
+    [Theory]
+    [InlineData("?access_token=abc.def-ghi", "abc.def-ghi")]
+    [InlineData("?x=1&access_token=abc%2Edef&y=2", "abc.def")]
+    [InlineData("?x=1", null)]
+    [InlineData("", null)]
+    [InlineData("?access_tokens=abc", null)]
+    public void The_socket_token_is_the_access_token_query_parameter(string query, string? token) =>
+        AuthenticationExtensions.AccessToken(new QueryString(query.Length == 0 ? null : query)).ShouldBe(token);
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -61,15 +62,36 @@ public static class AuthenticationExtensions
         {
             OnMessageReceived = context =>
             {
-                if (context.Request.Path.StartsWithSegments(WebSocketPaths)
-                    && context.Request.Query.TryGetValue("access_token", out var token))
+                if (context.Request.Path.StartsWithSegments(WebSocketPaths))
                 {
-                    context.Token = token.ToString();
+                    context.Token = AccessToken(context.Request.QueryString);
                 }
 
                 return Task.CompletedTask;
             },
+            OnTokenValidated = context =>
+            {
+                context.Principal = ChatUser.Compact(context.Principal!);
+                return Task.CompletedTask;
+            },
         };
+    }
+
+    /// <summary>
+    /// The <c>access_token</c> of a query string, read without <see cref="HttpRequest.Query"/>: that parses every
+    /// parameter into a dictionary the request keeps, and a WebSocket keeps its request for as long as it is open.
+    /// </summary>
+    internal static string? AccessToken(QueryString query)
+    {
+        foreach (var parameter in new QueryStringEnumerable(query.Value))
+        {
+            if (parameter.EncodedName.Span is "access_token")
+            {
+                return parameter.DecodeValue().ToString();
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Refuses, at start, options that cannot run in this environment (a dev key in Production, no key at all).</summary>

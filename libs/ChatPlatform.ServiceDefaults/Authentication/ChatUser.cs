@@ -11,6 +11,20 @@ public sealed record ChatUser(string Name, IReadOnlySet<string> Rooms)
 
     public bool CanUse(string roomId) => Rooms.Contains(AllRooms) || Rooms.Contains(roomId);
 
+    /// <summary>
+    /// A principal holding only what <see cref="From"/> reads: the user and the rooms. A validated token's principal
+    /// also holds the token itself, its other claims and their JSON properties, and a WebSocket keeps its request's
+    /// principal for as long as it is open (about 3 KiB of every idle connection).
+    /// </summary>
+    public static ClaimsPrincipal Compact(ClaimsPrincipal principal)
+    {
+        var kept = principal.Claims
+            .Where(claim => claim.Type is UserClaim or RoomsClaim)
+            .Select(claim => new Claim(claim.Type, claim.Value));
+        var authenticationType = principal.Identity?.AuthenticationType ?? "Bearer";
+        return new ClaimsPrincipal(new ClaimsIdentity(kept, authenticationType, UserClaim, ClaimTypes.Role));
+    }
+
     public static ChatUser? From(ClaimsPrincipal principal)
     {
         var name = principal.FindFirst(UserClaim)?.Value;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Threading.RateLimiting;
 using System.Threading.Channels;
 using ChatPlatform.ServiceDefaults.Authentication;
 using Microsoft.Extensions.Logging;
@@ -23,7 +22,7 @@ public sealed class WebSocketSession : IDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     // Cancelling a pending WebSocket call aborts the socket; that is how a stuck close is ended.
     private readonly CancellationTokenSource _abort = new();
-    private readonly TokenBucketRateLimiter _frameRate;
+    private readonly FrameBudget _frameBudget;
     private int _closing;
     private int _rateLimitedInARow;
 
@@ -39,14 +38,7 @@ public sealed class WebSocketSession : IDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _frameRate = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = options.FrameBurst,
-            TokensPerPeriod = options.FramesPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        });
+        _frameBudget = new FrameBudget(options.FrameBurst, options.FramesPerSecond, TimeProvider.System);
     }
 
     public string ClientId { get; }
@@ -153,8 +145,7 @@ public sealed class WebSocketSession : IDisposable
     /// </summary>
     internal bool TryTakeFrameBudget()
     {
-        using var lease = _frameRate.AttemptAcquire();
-        if (lease.IsAcquired)
+        if (_frameBudget.TryTake())
         {
             _rateLimitedInARow = 0;
             return true;
@@ -170,7 +161,6 @@ public sealed class WebSocketSession : IDisposable
 
     public void Dispose()
     {
-        _frameRate.Dispose();
         _abort.Dispose();
         _writeLock.Dispose();
     }

@@ -149,6 +149,13 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
         var resent = 0;
         lock (_gate)
         {
+            // Most subscriptions have nothing out, and enumerating a SortedDictionary allocates even when it is empty:
+            // the sweep visits every subscription several times a second.
+            if (_unacknowledged.Count == 0)
+            {
+                return (0, false);
+            }
+
             foreach (var pending in _unacknowledged.Values)
             {
                 if (pending.DueAt(options) > now)
@@ -180,7 +187,7 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
     {
         lock (_gate)
         {
-            return _unacknowledged.Values.Where(p => now - p.FirstPushedAt >= after).Select(p => p.Message.Id).ToList();
+            return _unacknowledged.Count == 0 ? [] : _unacknowledged.Values.Where(p => now - p.FirstPushedAt >= after).Select(p => p.Message.Id).ToList();
         }
     }
 

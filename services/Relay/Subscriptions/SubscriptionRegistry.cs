@@ -9,8 +9,11 @@ public sealed record Subscriber(WebSocketSession Session, RoomSubscription Subsc
 /// <summary>Which of this instance's connections are subscribed to which rooms: room events fan out through it.</summary>
 public sealed class SubscriptionRegistry
 {
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Subscriber>> _byRoom = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, Subscriber>> _bySession = new(StringComparer.Ordinal);
+    // Each room's members and each session's subscriptions are an array, replaced whole under _changes and never
+    // modified after: fan-out and the resend sweep read them without a lock or a copy, and an idle connection costs
+    // a one-element array in each map (a session has at most a few rooms) instead of two dictionaries of its own.
+    private readonly ConcurrentDictionary<string, Subscriber[]> _byRoom = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Subscriber[]> _bySession = new(StringComparer.Ordinal);
 
     // Adds and removals take this lock, so a room's member set is never dropped as empty while a subscriber is being
     // added to it; fan-out reads without it.
@@ -23,8 +26,8 @@ public sealed class SubscriptionRegistry
         var clientId = subscriber.Session.ClientId;
         lock (_changes)
         {
-            _bySession.GetOrAdd(clientId, _ => new(StringComparer.Ordinal))[room] = subscriber;
-            _byRoom.GetOrAdd(room, _ => new(StringComparer.Ordinal))[clientId] = subscriber;
+            _bySession[clientId] = Put(_bySession.GetValueOrDefault(clientId), subscriber, other => other.Subscription.RoomId == room);
+            _byRoom[room] = Put(_byRoom.GetValueOrDefault(room), subscriber, other => other.Session.ClientId == clientId);
         }
     }
 
@@ -39,48 +42,64 @@ public sealed class SubscriptionRegistry
 
     private bool RemoveLocked(WebSocketSession session, string roomId, RoomSubscription? expected)
     {
-        if (!_bySession.TryGetValue(session.ClientId, out var rooms) || !rooms.TryGetValue(roomId, out var current)
+        if (FindSubscriber(session, roomId) is not { } current
             || (expected is not null && !ReferenceEquals(current.Subscription, expected)))
         {
             return false;
         }
 
-        rooms.TryRemove(new(roomId, current));
-        if (rooms.IsEmpty)
-        {
-            _bySession.TryRemove(new(session.ClientId, rooms));
-        }
-
-        RemoveMember(roomId, session.ClientId);
+        Take(_bySession, session.ClientId, other => other.Subscription.RoomId == roomId);
+        Take(_byRoom, roomId, other => other.Session.ClientId == session.ClientId);
         return true;
-    }
-
-    /// <summary>Takes a member out of a room, and the room out of the registry once nobody here is in it.</summary>
-    private void RemoveMember(string roomId, string clientId)
-    {
-        if (_byRoom.TryGetValue(roomId, out var members))
-        {
-            members.TryRemove(clientId, out _);
-            if (members.IsEmpty)
-            {
-                _byRoom.TryRemove(new(roomId, members));
-            }
-        }
     }
 
     public void RemoveAll(WebSocketSession session)
     {
         lock (_changes)
         {
-            if (!_bySession.TryRemove(session.ClientId, out var rooms))
+            if (!_bySession.TryRemove(session.ClientId, out var subscriptions))
             {
                 return;
             }
 
-            foreach (var roomId in rooms.Keys)
+            foreach (var subscriber in subscriptions)
             {
-                RemoveMember(roomId, session.ClientId);
+                Take(_byRoom, subscriber.Subscription.RoomId, other => other.Session.ClientId == session.ClientId);
             }
+        }
+    }
+
+    /// <summary>A copy of <paramref name="items"/> with <paramref name="subscriber"/> in place of the one that matches, or added.</summary>
+    private static Subscriber[] Put(Subscriber[]? items, Subscriber subscriber, Func<Subscriber, bool> matches)
+    {
+        if (items is null)
+        {
+            return [subscriber];
+        }
+
+        var index = Array.FindIndex(items, item => matches(item));
+        var copy = index < 0 ? new Subscriber[items.Length + 1] : new Subscriber[items.Length];
+        items.CopyTo(copy, 0);
+        copy[index < 0 ? items.Length : index] = subscriber;
+        return copy;
+    }
+
+    /// <summary>Takes the matching entry out of the key's array, and the key out of the map once its array is empty.</summary>
+    private static void Take(ConcurrentDictionary<string, Subscriber[]> map, string key, Func<Subscriber, bool> matches)
+    {
+        if (!map.TryGetValue(key, out var items))
+        {
+            return;
+        }
+
+        var rest = Array.FindAll(items, item => !matches(item));
+        if (rest.Length == 0)
+        {
+            map.TryRemove(key, out _);
+        }
+        else
+        {
+            map[key] = rest;
         }
     }
 
@@ -110,18 +129,32 @@ public sealed class SubscriptionRegistry
     /// <summary>Rooms with at least one subscriber on this instance.</summary>
     public int RoomCount => _byRoom.Count;
 
-    public RoomSubscription? Find(WebSocketSession session, string roomId) =>
-        _bySession.TryGetValue(session.ClientId, out var rooms) && rooms.TryGetValue(roomId, out var subscriber)
-            ? subscriber.Subscription
+    public RoomSubscription? Find(WebSocketSession session, string roomId) => FindSubscriber(session, roomId)?.Subscription;
+
+    private Subscriber? FindSubscriber(WebSocketSession session, string roomId) =>
+        _bySession.TryGetValue(session.ClientId, out var subscriptions)
+            ? Array.Find(subscriptions, subscriber => subscriber.Subscription.RoomId == roomId)
             : null;
 
     public int CountFor(WebSocketSession session) =>
-        _bySession.TryGetValue(session.ClientId, out var rooms) ? rooms.Count : 0;
+        _bySession.TryGetValue(session.ClientId, out var subscriptions) ? subscriptions.Length : 0;
 
-    public IEnumerable<Subscriber> InRoom(string roomId) =>
-        _byRoom.TryGetValue(roomId, out var members) ? members.Values : [];
+    public IReadOnlyList<Subscriber> InRoom(string roomId) => _byRoom.TryGetValue(roomId, out var members) ? members : [];
 
-    public IEnumerable<Subscriber> All => _bySession.Values.SelectMany(rooms => rooms.Values);
+    /// <summary>Every subscription on this instance, read as it changes (no copy, no lock).</summary>
+    public IEnumerable<Subscriber> All
+    {
+        get
+        {
+            foreach (var (_, subscriptions) in _bySession)
+            {
+                foreach (var subscriber in subscriptions)
+                {
+                    yield return subscriber;
+                }
+            }
+        }
+    }
 
     /// <summary>Distinct messages some member has not acknowledged for longer than <paramref name="after"/>.</summary>
     public int CountUndelivered(DateTimeOffset now, TimeSpan after) =>
