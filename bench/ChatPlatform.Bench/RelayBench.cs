@@ -95,9 +95,14 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
         }
 
         var best = decided.TakeWhile(result => result.Sustained).LastOrDefault();
+        var reachedTheEnd = decided.All(result => result.Sustained);
         Console.WriteLine(best is null
             ? string.Create(CultureInfo.InvariantCulture, $"no rate sustained: already {options.Rate} msg/s missed the mark (see the rows above)")
-            : string.Create(CultureInfo.InvariantCulture, $"highest sustained rate: {best.Rate} msg/s (p99 {best.P99:F2} ms)"));
+            : reachedTheEnd
+                // Not a limit found: the search ran out of steps, so the highest rate is above this one.
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"highest sustained rate: at least {best.Rate} msg/s (p99 {best.P99:F2} ms); every one of the {decided.Count} steps passed, so start higher with --rate {best.Rate}")
+                : string.Create(CultureInfo.InvariantCulture, $"highest sustained rate: {best.Rate} msg/s (p99 {best.P99:F2} ms)"));
         if (options.Plot is { } plot)
         {
             RelayReport.PlotSteps(plot, decided, options);
