@@ -91,18 +91,21 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
                 break;
             }
 
-            rate = (int)Math.Min(BenchOptions.MaxRate, Math.Round(rate * StepFactor));
+            rate = NextRate(rate);
         }
 
         var best = decided.TakeWhile(result => result.Sustained).LastOrDefault();
         var reachedTheEnd = decided.All(result => result.Sustained);
         Console.WriteLine(best is null
             ? string.Create(CultureInfo.InvariantCulture, $"no rate sustained: already {options.Rate} msg/s missed the mark (see the rows above)")
-            : reachedTheEnd
-                // Not a limit found: the search ran out of steps, so the highest rate is above this one.
-                ? string.Create(CultureInfo.InvariantCulture,
-                    $"highest sustained rate: at least {best.Rate} msg/s (p99 {best.P99:F2} ms); every one of the {decided.Count} steps passed, so start higher with --rate {best.Rate}")
-                : string.Create(CultureInfo.InvariantCulture, $"highest sustained rate: {best.Rate} msg/s (p99 {best.P99:F2} ms)"));
+            : !reachedTheEnd
+                ? string.Create(CultureInfo.InvariantCulture, $"highest sustained rate: {best.Rate} msg/s (p99 {best.P99:F2} ms)")
+                // Not a limit found: the search stopped before any step failed, so the highest rate is above this one.
+                : best.Rate >= BenchOptions.MaxRate
+                    ? string.Create(CultureInfo.InvariantCulture,
+                        $"highest sustained rate: at least {best.Rate} msg/s (p99 {best.P99:F2} ms), the bench's ceiling")
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"highest sustained rate: at least {best.Rate} msg/s (p99 {best.P99:F2} ms); all {decided.Count} steps passed, so start higher: --rate {NextRate(best.Rate)}"));
         if (options.Plot is { } plot)
         {
             RelayReport.PlotSteps(plot, decided, options);
@@ -111,6 +114,8 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
 
         return best is null ? 1 : 0;
     }
+
+    private static int NextRate(int rate) => (int)Math.Min(BenchOptions.MaxRate, Math.Round(rate * StepFactor));
 
     /// <summary>One step: fresh rooms, everyone subscribed, open-loop sending for --seconds, then the drain.</summary>
     private async Task<RelayStepResult> RunStepAsync(int rate)

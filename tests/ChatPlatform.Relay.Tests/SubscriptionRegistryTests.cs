@@ -84,6 +84,49 @@ public class SubscriptionRegistryTests
     }
 
     [Fact]
+    public async Task Readers_see_whole_member_sets_while_sessions_join_and_leave()
+    {
+        var registry = new SubscriptionRegistry();
+        var sessions = Enumerable.Range(0, 8).Select(index => Session($"user~{index}")).ToArray();
+        using var stop = new CancellationTokenSource();
+        var reads = 0;
+        var reader = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                // A member set read mid-change is one version or the next: never a session twice, never a hole.
+                var members = registry.InRoom("general").Select(subscriber => subscriber.Session.ClientId).ToList();
+                members.Distinct().Count().ShouldBe(members.Count);
+                members.ShouldAllBe(clientId => clientId != null);
+                registry.All.ShouldAllBe(subscriber => subscriber.Subscription != null);
+                reads++;
+            }
+        });
+
+        await Task.WhenAll(sessions.Select(session => Task.Run(() =>
+        {
+            for (var round = 0; round < 500; round++)
+            {
+                registry.Add(Subscriber(session, "general"));
+                registry.Add(Subscriber(session, "random"));
+                registry.Remove(session, "random").ShouldBeTrue();
+                if (round % 2 == 0)
+                {
+                    registry.RemoveAll(session);
+                }
+            }
+        })));
+        await stop.CancelAsync();
+        await reader;
+
+        reads.ShouldBeGreaterThan(0);
+        registry.InRoom("general").Select(subscriber => subscriber.Session).ShouldBe(sessions, ignoreOrder: true);
+        registry.InRoom("random").ShouldBeEmpty();
+        registry.RoomCount.ShouldBe(1);
+        sessions.ShouldAllBe(session => registry.CountFor(session) == 1);
+    }
+
+    [Fact]
     public void A_replay_replaced_by_a_newer_subscribe_does_not_answer_it()
     {
         var registry = new SubscriptionRegistry();

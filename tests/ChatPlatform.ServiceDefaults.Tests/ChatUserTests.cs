@@ -83,6 +83,9 @@ public class ChatUserTests
     [InlineData("?x=1", null)]
     [InlineData("", null)]
     [InlineData("?access_tokens=abc", null)]
+    [InlineData("?access_token=first&access_token=second", "first")]
+    [InlineData("?Access_Token=abc", null)]
+    [InlineData("?access%5Ftoken=abc", null)]
     public void The_socket_token_is_the_access_token_query_parameter(string query, string? token) =>
         AuthenticationExtensions.AccessToken(new QueryString(query.Length == 0 ? null : query)).ShouldBe(token);
 }

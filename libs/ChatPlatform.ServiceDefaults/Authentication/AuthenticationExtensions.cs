@@ -80,6 +80,7 @@ public static class AuthenticationExtensions
     /// <summary>
     /// The <c>access_token</c> of a query string, read without <see cref="HttpRequest.Query"/>: that parses every
     /// parameter into a dictionary the request keeps, and a WebSocket keeps its request for as long as it is open.
+    /// The name must be exactly <c>access_token</c>, as every client writes it; of several, the first one counts.
     /// </summary>
     internal static string? AccessToken(QueryString query)
     {

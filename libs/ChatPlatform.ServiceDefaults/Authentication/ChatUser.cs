@@ -21,8 +21,12 @@ public sealed record ChatUser(string Name, IReadOnlySet<string> Rooms)
         var kept = principal.Claims
             .Where(claim => claim.Type is UserClaim or RoomsClaim)
             .Select(claim => new Claim(claim.Type, claim.Value));
-        var authenticationType = principal.Identity?.AuthenticationType ?? "Bearer";
-        return new ClaimsPrincipal(new ClaimsIdentity(kept, authenticationType, UserClaim, ClaimTypes.Role));
+        var identity = principal.Identity as ClaimsIdentity;
+        return new ClaimsPrincipal(new ClaimsIdentity(
+            kept,
+            principal.Identity?.AuthenticationType,
+            identity?.NameClaimType ?? UserClaim,
+            identity?.RoleClaimType ?? ClaimTypes.Role));
     }
 
     public static ChatUser? From(ClaimsPrincipal principal)

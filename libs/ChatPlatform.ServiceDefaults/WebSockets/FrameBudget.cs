@@ -14,7 +14,9 @@ public sealed class FrameBudget(int burst, int perSecond, TimeProvider clock)
     public bool TryTake()
     {
         var now = clock.GetTimestamp();
-        _frames = Math.Min(burst, _frames + (clock.GetElapsedTime(_refilledAt, now).TotalSeconds * perSecond));
+        // From the raw timestamps: TimeSpan would round each interval down to 100 ns, and frames a microsecond apart
+        // would each lose part of their refill.
+        _frames = Math.Min(burst, _frames + ((now - _refilledAt) * (double)perSecond / clock.TimestampFrequency));
         _refilledAt = now;
         if (_frames < 1)
         {

@@ -187,7 +187,9 @@ public sealed class RoomSubscription(string roomId, long afterSeq, Func<MessageS
     {
         lock (_gate)
         {
-            return _unacknowledged.Count == 0 ? [] : _unacknowledged.Values.Where(p => now - p.FirstPushedAt >= after).Select(p => p.Message.Id).ToList();
+            return _unacknowledged.Count == 0
+                ? []
+                : _unacknowledged.Values.Where(pending => now - pending.FirstPushedAt >= after).Select(pending => pending.Message.Id).ToList();
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using ChatPlatform.ServiceDefaults.WebSockets;
 
 namespace ChatPlatform.Relay.Subscriptions;
@@ -9,10 +10,12 @@ public sealed record Subscriber(WebSocketSession Session, RoomSubscription Subsc
 /// <summary>Which of this instance's connections are subscribed to which rooms: room events fan out through it.</summary>
 public sealed class SubscriptionRegistry
 {
-    // Each room's members and each session's subscriptions are an array, replaced whole under _changes and never
-    // modified after: fan-out and the resend sweep read them without a lock or a copy, and an idle connection costs
-    // a one-element array in each map (a session has at most a few rooms) instead of two dictionaries of its own.
-    private readonly ConcurrentDictionary<string, Subscriber[]> _byRoom = new(StringComparer.Ordinal);
+    // Immutable values, replaced whole under _changes: fan-out and the resend sweep read them without a lock or a
+    // copy, and an idle connection costs a small node in each map instead of two concurrent dictionaries of its own.
+    // A room's members are an immutable dictionary, so a join or a leave costs O(log n) however large the room;
+    // a session's rooms (at most Relay:MaxSubscriptions) are an array.
+    private static readonly ImmutableDictionary<string, Subscriber> NoMembers = ImmutableDictionary.Create<string, Subscriber>(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ImmutableDictionary<string, Subscriber>> _byRoom = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Subscriber[]> _bySession = new(StringComparer.Ordinal);
 
     // Adds and removals take this lock, so a room's member set is never dropped as empty while a subscriber is being
@@ -27,7 +30,7 @@ public sealed class SubscriptionRegistry
         lock (_changes)
         {
             _bySession[clientId] = Put(_bySession.GetValueOrDefault(clientId), subscriber, other => other.Subscription.RoomId == room);
-            _byRoom[room] = Put(_byRoom.GetValueOrDefault(room), subscriber, other => other.Session.ClientId == clientId);
+            _byRoom[room] = _byRoom.GetValueOrDefault(room, NoMembers).SetItem(clientId, subscriber);
         }
     }
 
@@ -48,8 +51,8 @@ public sealed class SubscriptionRegistry
             return false;
         }
 
-        Take(_bySession, session.ClientId, other => other.Subscription.RoomId == roomId);
-        Take(_byRoom, roomId, other => other.Session.ClientId == session.ClientId);
+        TakeRoom(session.ClientId, roomId);
+        RemoveMember(roomId, session.ClientId);
         return true;
     }
 
@@ -64,42 +67,61 @@ public sealed class SubscriptionRegistry
 
             foreach (var subscriber in subscriptions)
             {
-                Take(_byRoom, subscriber.Subscription.RoomId, other => other.Session.ClientId == session.ClientId);
+                RemoveMember(subscriber.Subscription.RoomId, session.ClientId);
             }
         }
     }
 
     /// <summary>A copy of <paramref name="items"/> with <paramref name="subscriber"/> in place of the one that matches, or added.</summary>
-    private static Subscriber[] Put(Subscriber[]? items, Subscriber subscriber, Func<Subscriber, bool> matches)
+    private static Subscriber[] Put(Subscriber[]? items, Subscriber subscriber, Predicate<Subscriber> matches)
     {
         if (items is null)
         {
             return [subscriber];
         }
 
-        var index = Array.FindIndex(items, item => matches(item));
+        var index = Array.FindIndex(items, matches);
         var copy = index < 0 ? new Subscriber[items.Length + 1] : new Subscriber[items.Length];
         items.CopyTo(copy, 0);
         copy[index < 0 ? items.Length : index] = subscriber;
         return copy;
     }
 
-    /// <summary>Takes the matching entry out of the key's array, and the key out of the map once its array is empty.</summary>
-    private static void Take(ConcurrentDictionary<string, Subscriber[]> map, string key, Func<Subscriber, bool> matches)
+    /// <summary>Takes the room out of the session's subscriptions, and the session out of the map once it has none.</summary>
+    private void TakeRoom(string clientId, string roomId)
     {
-        if (!map.TryGetValue(key, out var items))
+        if (!_bySession.TryGetValue(clientId, out var subscriptions))
         {
             return;
         }
 
-        var rest = Array.FindAll(items, item => !matches(item));
+        var rest = Array.FindAll(subscriptions, subscriber => subscriber.Subscription.RoomId != roomId);
         if (rest.Length == 0)
         {
-            map.TryRemove(key, out _);
+            _bySession.TryRemove(clientId, out _);
         }
         else
         {
-            map[key] = rest;
+            _bySession[clientId] = rest;
+        }
+    }
+
+    /// <summary>Takes a member out of a room, and the room out of the registry once nobody here is in it.</summary>
+    private void RemoveMember(string roomId, string clientId)
+    {
+        if (!_byRoom.TryGetValue(roomId, out var members))
+        {
+            return;
+        }
+
+        var rest = members.Remove(clientId);
+        if (rest.IsEmpty)
+        {
+            _byRoom.TryRemove(roomId, out _);
+        }
+        else
+        {
+            _byRoom[roomId] = rest;
         }
     }
 
@@ -139,7 +161,7 @@ public sealed class SubscriptionRegistry
     public int CountFor(WebSocketSession session) =>
         _bySession.TryGetValue(session.ClientId, out var subscriptions) ? subscriptions.Length : 0;
 
-    public IReadOnlyList<Subscriber> InRoom(string roomId) => _byRoom.TryGetValue(roomId, out var members) ? members : [];
+    public IEnumerable<Subscriber> InRoom(string roomId) => _byRoom.TryGetValue(roomId, out var members) ? members.Values : [];
 
     /// <summary>Every subscription on this instance, read as it changes (no copy, no lock).</summary>
     public IEnumerable<Subscriber> All
