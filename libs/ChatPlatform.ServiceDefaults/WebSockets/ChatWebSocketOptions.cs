@@ -12,9 +12,9 @@ public sealed class ChatWebSocketOptions
     public int MaxFrameBytes { get; set; } = 64 * 1024;
 
     /// <summary>
-    /// What each connection holds for reading while it waits: a frame that does not fit is read into a larger buffer
-    /// borrowed from a shared pool only while it arrives. Most frames (acks, short messages) fit. Default 1 KiB; it is
-    /// most of what an idle connection costs, so 10,000 idle connections stay near 30 KB each.
+    /// The buffer a connection borrows from the shared pool when a message starts to arrive, and gives back once it is
+    /// handled; a waiting connection holds none. A message that does not fit moves to a buffer of the frame limit.
+    /// Most frames (acks, short messages) fit. Default 1 KiB.
     /// </summary>
     [Range(256, 16 * 1024 * 1024)]
     public int ReceiveBufferBytes { get; set; } = 1024;

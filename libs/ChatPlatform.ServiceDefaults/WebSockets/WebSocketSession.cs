@@ -187,15 +187,22 @@ public sealed class WebSocketSession : IDisposable
 
     private async Task ReceiveLoopAsync(Func<ReadOnlyMemory<byte>, ValueTask> onTextFrame, Action onOversized)
     {
-        var small = new byte[Math.Min(_options.ReceiveBufferBytes, _options.MaxFrameBytes)];
         while (true)
         {
-            var buffer = small;
+            // Wait for the next message with no buffer (a zero-byte receive returns once its header is in), so an idle
+            // socket holds none; one is borrowed from the shared pool only while a message is read and handled.
+            var result = await _socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                await CloseAsync((int?)_socket.CloseStatus ?? CloseCodes.GoingAway, "closed by client");
+                return;
+            }
+
+            var buffer = ArrayPool<byte>.Shared.Rent(Math.Min(_options.ReceiveBufferBytes, _options.MaxFrameBytes));
             try
             {
                 var count = 0;
-                ValueWebSocketReceiveResult result;
-                do
+                while (!result.EndOfMessage)
                 {
                     // A pooled buffer may be larger than asked for: never read past the frame limit.
                     var capacity = Math.Min(buffer.Length, _options.MaxFrameBytes);
@@ -203,9 +210,7 @@ public sealed class WebSocketSession : IDisposable
                     {
                         if (capacity < _options.MaxFrameBytes)
                         {
-                            // Only the connection's own small buffer can be short of the limit: a borrowed one
-                            // holds any frame up to it.
-                            buffer = BorrowFrameBuffer(small, count);
+                            buffer = GrowFrameBuffer(buffer, count);
                         }
                         else
                         {
@@ -225,7 +230,6 @@ public sealed class WebSocketSession : IDisposable
 
                     count += result.Count;
                 }
-                while (!result.EndOfMessage);
 
                 if (IsClosing)
                 {
@@ -242,19 +246,17 @@ public sealed class WebSocketSession : IDisposable
             }
             finally
             {
-                if (buffer != small)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
+                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
     }
 
-    /// <summary>A buffer from the shared pool that holds a frame up to the limit, with what was read so far.</summary>
-    private byte[] BorrowFrameBuffer(byte[] small, int count)
+    /// <summary>A buffer from the shared pool that holds a frame up to the limit, with what was read so far; the smaller one goes back.</summary>
+    private byte[] GrowFrameBuffer(byte[] smaller, int count)
     {
         var larger = ArrayPool<byte>.Shared.Rent(_options.MaxFrameBytes);
-        small.AsSpan(0, count).CopyTo(larger);
+        smaller.AsSpan(0, count).CopyTo(larger);
+        ArrayPool<byte>.Shared.Return(smaller);
         return larger;
     }
 
