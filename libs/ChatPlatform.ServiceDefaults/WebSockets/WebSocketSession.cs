@@ -189,8 +189,9 @@ public sealed class WebSocketSession : IDisposable
     {
         while (true)
         {
-            // Wait for the next message with no buffer (a zero-byte receive returns once its header is in), so an idle
-            // socket holds none; one is borrowed from the shared pool only while a message is read and handled.
+            // Wait for the next message with no buffer (a zero-byte receive returns once a data frame's header is in;
+            // pings and pongs are answered inside), so an idle socket holds none; one is borrowed from the shared pool
+            // only while a message is read and handled.
             var result = await _socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token);
             if (result.MessageType == WebSocketMessageType.Close)
             {
