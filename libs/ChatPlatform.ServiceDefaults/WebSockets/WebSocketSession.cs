@@ -195,7 +195,7 @@ public sealed class WebSocketSession : IDisposable
             var result = await _socket.ReceiveAsync(Memory<byte>.Empty, _abort.Token);
             if (result.MessageType == WebSocketMessageType.Close)
             {
-                await CloseAsync((int?)_socket.CloseStatus ?? CloseCodes.GoingAway, "closed by client");
+                await AnswerClientCloseAsync();
                 return;
             }
 
@@ -225,7 +225,7 @@ public sealed class WebSocketSession : IDisposable
                     result = await _socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, _options.MaxFrameBytes) - count), _abort.Token);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
-                        await CloseAsync((int?)_socket.CloseStatus ?? CloseCodes.GoingAway, "closed by client");
+                        await AnswerClientCloseAsync();
                         return;
                     }
 
@@ -251,6 +251,9 @@ public sealed class WebSocketSession : IDisposable
             }
         }
     }
+
+    /// <summary>Completes the closing handshake the client started, with its code.</summary>
+    private Task AnswerClientCloseAsync() => CloseAsync((int?)_socket.CloseStatus ?? CloseCodes.GoingAway, "closed by client");
 
     /// <summary>A buffer from the shared pool that holds a frame up to the limit, with what was read so far; the smaller one goes back.</summary>
     private byte[] GrowFrameBuffer(byte[] smaller, int count)
