@@ -137,7 +137,10 @@ internal sealed record BenchOptions(
                                                     lost/duplicated/out of order, how many of a sender's own messages
                                                     came back behind a later one of its own (out of its sender's order),
                                                     send and delivery rates, scheduled →
-                                                    delivered latency p50/p95/p99/max and scheduled → accepted p50/p99.
+                                                    delivered latency p50/p95/p99/max and scheduled → accepted p50/p99,
+                                                    and, on Linux, the CPUs busy while sending and how much of that time
+                                                    a thread waited for a CPU (/proc/pressure/cpu): the bench shares the
+                                                    machine, and a high share means the tail is waiting for a core.
                                                     Exit 1 on any loss or duplicate
                  --find-max                         steps of S seconds each from R up ×1.5 (fresh rooms, at most 12
                                                     rates and 100,000 msg/s) until p99 > 50 ms, a loss or a duplicate;

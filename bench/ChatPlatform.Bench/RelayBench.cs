@@ -137,12 +137,15 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
                 $"sending: {rate} msg/s in all ({(double)rate / clients.Count:0.##} per client) for {options.Seconds} s"));
         }
 
+        var machineBefore = MachineCounters.Read();
         step.StartMilliseconds = clock.Elapsed.TotalMilliseconds;
         // A loop per client: one slow socket delays its own messages (and shows as their latency), not everyone's.
         await Task.WhenAll(clients.Select((_, index) => Task.Run(() => SendAsync(step, index))));
+        // While sending only: the drain's quiet tail would water the load down.
+        var machine = MachineLoad.Between(machineBefore, MachineCounters.Read());
         await DrainAsync(step);
 
-        var result = step.Result();
+        var result = step.Result() with { Machine = machine };
         await Task.WhenAll(clients.Select(client => client.LeaveAsync(step)));
 
         // The ids of a reported step are not needed again; at high rates they are most of the bench's memory.

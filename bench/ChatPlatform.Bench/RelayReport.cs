@@ -13,14 +13,18 @@ internal static class RelayReport
         Line("end to end:", $"{result.EndToEndSummary}");
         Line("accepted:", $"p50 {result.AcceptedP50:F2} ms  p99 {result.AcceptedP99:F2} ms  (scheduled → accepted)");
         Line("send lag:", $"p50 {result.SendLagP50:F2} ms  p99 {result.SendLagP99:F2} ms  (scheduled → the bench writes; its own timer, part of both above)");
+        if (result.Machine is { } machine)
+        {
+            Line("machine:", $"{machine} while sending, the bench included");
+        }
     }
 
     public static void PrintTableHeader() =>
-        Console.WriteLine($"{"rate",8} {"sent/s",9} {"delivered/s",11} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"max ms",9} {"lost",7} {"duplicated",10} {"out of order",12} {"send order",10} {"lag p99",8}  errors");
+        Console.WriteLine($"{"rate",8} {"sent/s",9} {"delivered/s",11} {"p50 ms",8} {"p95 ms",8} {"p99 ms",8} {"max ms",9} {"lost",7} {"duplicated",10} {"out of order",12} {"send order",10} {"lag p99",8} {"CPUs",5} {"waiting",7}  errors");
 
     public static void PrintTableRow(RelayStepResult result) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{result.Rate,8} {result.SendRate,9:F1} {result.DeliveryRate,11:F1} {result.P50,8:F2} {result.P95,8:F2} {result.P99,8:F2} {result.Max,9:F2} {result.Lost,7} {result.Duplicated,10} {result.OutOfOrder,12} {result.OutOfSendOrder,10} {result.SendLagP99,8:F2}  {Errors(result)}"));
+            $"{result.Rate,8} {result.SendRate,9:F1} {result.DeliveryRate,11:F1} {result.P50,8:F2} {result.P95,8:F2} {result.P99,8:F2} {result.Max,9:F2} {result.Lost,7} {result.Duplicated,10} {result.OutOfOrder,12} {result.OutOfSendOrder,10} {result.SendLagP99,8:F2} {Busy(result),5} {Waiting(result),7}  {Errors(result)}"));
 
     public static void PlotStep(string path, RelayStepResult result, BenchOptions options)
     {
@@ -53,6 +57,12 @@ internal static class RelayReport
             ],
             RelayBench.P99LimitMilliseconds);
     }
+
+    private static string Busy(RelayStepResult result) =>
+        result.Machine is { } machine ? machine.BusyCpus.ToString("F2", CultureInfo.InvariantCulture) : "-";
+
+    private static string Waiting(RelayStepResult result) =>
+        result.Machine?.WaitingShare is { } waiting ? waiting.ToString("P0", CultureInfo.InvariantCulture) : "-";
 
     private static void Line(string label, FormattableString text) =>
         Console.WriteLine($"{label,-13} {text.ToString(CultureInfo.InvariantCulture)}");

@@ -171,6 +171,9 @@ internal sealed record RelayStepResult(
     IReadOnlyList<double> PerSecondP99,
     IReadOnlyList<double> PerSecondMax)
 {
+    /// <summary>The machine's load while the step was sending; null where Linux's counters cannot be read.</summary>
+    public MachineLoad? Machine { get; init; }
+
     public long Lost => Math.Max(0, Expected - Received);
 
     public long ErrorCount => Errors.Sum(error => error.Value);
