@@ -10,12 +10,19 @@ internal sealed record BenchOptions(
     public const int MaxClients = 20_000;
     public const int MaxSeconds = 600;
     public const int MaxRate = 100_000;
+    public const int MaxWarmupSeconds = 60;
 
     private const int OutageDefaultRate = 4;
     private const int OutageDefaultSeconds = 50;
     private const int OutageMaxRate = 20;
 
     private static readonly string[] IdleOnlyOptions = ["--connections", "--service", "--to", "--hold", "--pid"];
+
+    /// <summary>
+    /// Relay mode: seconds sent at the (first) rate in rooms of their own before anything is counted. Each run is a new
+    /// bench process whose own code is compiled while it sends; without this its JIT shares the measured seconds.
+    /// </summary>
+    public int WarmupSeconds { get; init; } = 5;
 
     /// <summary>Idle mode: the sockets held open (the brief's target is about 10,000 on one Relay instance).</summary>
     public int Connections { get; init; } = 10_000;
@@ -60,6 +67,7 @@ internal sealed record BenchOptions(
                 "--rate" => options with { Rate = Bounded(value, 1, MaxRate, "--rate") },
                 "--rooms" => options with { Rooms = Bounded(value, 1, MaxClients, "--rooms") },
                 "--plot" => options with { Plot = SvgPath(value) },
+                "--warmup" => options with { WarmupSeconds = Bounded(value, 0, MaxWarmupSeconds, "--warmup") },
                 "--direct" => options with { Direct = value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(url => new Uri(url)).ToList() },
                 "--connections" => options with { Connections = Bounded(value, 1, MaxClients, "--connections") },
                 "--service" => options with { IdleService = IdleService.Named(value) },
@@ -76,9 +84,9 @@ internal sealed record BenchOptions(
             throw new ArgumentException("The bench only targets servers on this machine (loopback).");
         }
 
-        if (options.Mode != "relay" && (options.FindMax || options.Plot is not null))
+        if (options.Mode != "relay" && (options.FindMax || options.Plot is not null || args.Contains("--warmup")))
         {
-            throw new ArgumentException("--find-max and --plot belong to the relay mode.");
+            throw new ArgumentException("--find-max, --plot and --warmup belong to the relay mode.");
         }
 
         if (options.Mode != "idle" && args.Any(IdleOnlyOptions.Contains))
@@ -129,7 +137,7 @@ internal sealed record BenchOptions(
                                                     P pairs of peers, each in a room of its own; with --direct the two
                                                     peers of a pair sit on different instances. Reports join → joined
                                                     latency and offer relay latency (send → the peer receives it)
-          relay  --clients N --rooms M --rate R --seconds S [--find-max] [--plot file.svg]
+          relay  --clients N --rooms M --rate R --seconds S [--find-max] [--plot file.svg] [--warmup W]
                                                     the durable path: N users (one socket each) spread round robin over
                                                     M fresh rooms, R msg/s in all (R/N per client, open loop). Every
                                                     member, the sender included, must get each message once and in seq
@@ -149,6 +157,9 @@ internal sealed record BenchOptions(
                                                     the highest sustained rate
                  --plot file.svg                    write an SVG: per-second p50/p99/max over the run, or with
                                                     --find-max p50/p99 against the rate
+                 --warmup W                         first send W s (default 5, 0 for none) at R msg/s in rooms of
+                                                    their own, not counted: the bench is a new process each run, and
+                                                    its own JIT would otherwise run inside the measured seconds
           idle   --connections N [--service relay|signaling] [--to URL] [--hold S] [--pid P]
                                                     the memory of idle connections on ONE process: N sockets
                                                     (default 10,000; one token from the gateway for all), 200 opening

@@ -43,6 +43,7 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
                 clients[index] = await RelayBenchClient.ConnectAsync(options.Gateway, http, $"bench-{run}-{index}", clock, sent));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"connected: {options.Clients} sockets in {clock.Elapsed.TotalSeconds:F1} s"));
             var bench = new RelayBench(options, clients, clock, sent);
+            await bench.WarmUpAsync();
             return options.FindMax ? await bench.FindMaxAsync() : await bench.RunOnceAsync();
         }
         finally
@@ -51,9 +52,27 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
         }
     }
 
+    /// <summary>
+    /// Sends at the first rate for the warm-up seconds in rooms of their own and reports nothing but one line: the
+    /// bench's code is compiled by the time the counted seconds start, and new rooms are no longer new to the servers.
+    /// </summary>
+    private async Task WarmUpAsync()
+    {
+        if (options.WarmupSeconds == 0)
+        {
+            return;
+        }
+
+        var warmup = await RunStepAsync(options.Rate, options.WarmupSeconds);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"warm-up:      {options.WarmupSeconds} s at {options.Rate} msg/s in rooms of its own, not counted (p99 {warmup.P99:F2} ms, {warmup.Lost} lost, {warmup.Duplicated} duplicated)"));
+    }
+
     private async Task<int> RunOnceAsync()
     {
-        var result = await RunStepAsync(options.Rate);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sending: {options.Rate} msg/s in all ({(double)options.Rate / clients.Count:0.##} per client) for {options.Seconds} s"));
+        var result = await RunStepAsync(options.Rate, options.Seconds);
         RelayReport.PrintStep(result);
         if (options.Plot is { } plot)
         {
@@ -74,14 +93,14 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
         var rate = options.Rate;
         while (decided.Count < MaxRates)
         {
-            var result = await RunStepAsync(rate);
+            var result = await RunStepAsync(rate, options.Seconds);
             RelayReport.PrintTableRow(result);
             if (!result.Sustained && result.Lost == 0 && result.Duplicated == 0)
             {
                 // One stall of a few hundred milliseconds anywhere on the machine decides a step's p99 at low rates,
                 // so a latency miss is tried once more before it counts. A loss or a duplicate is never retried.
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{"",8}  p99 over {P99LimitMilliseconds} ms: {rate} msg/s once more"));
-                result = await RunStepAsync(rate);
+                result = await RunStepAsync(rate, options.Seconds);
                 RelayReport.PrintTableRow(result);
             }
 
@@ -117,8 +136,8 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
 
     private static int NextRate(int rate) => (int)Math.Min(BenchOptions.MaxRate, Math.Round(rate * StepFactor));
 
-    /// <summary>One step: fresh rooms, everyone subscribed, open-loop sending for --seconds, then the drain.</summary>
-    private async Task<RelayStepResult> RunStepAsync(int rate)
+    /// <summary>One step: fresh rooms, everyone subscribed, open-loop sending for <paramref name="seconds"/>, then the drain.</summary>
+    private async Task<RelayStepResult> RunStepAsync(int rate, int seconds)
     {
         var roomIds = Enumerable.Range(0, options.Rooms).Select(index => $"bench-{Hex()}-{index}").ToArray();
         var members = new int[roomIds.Length];
@@ -127,15 +146,9 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
             members[index % roomIds.Length]++;
         }
 
-        var step = new RelayStep(rate, options.Seconds, roomIds, members);
+        var step = new RelayStep(rate, seconds, roomIds, members);
         await Parallel.ForEachAsync(Enumerable.Range(0, clients.Count), Setup, async (index, _) =>
             await clients[index].SubscribeAsync(roomIds[index % roomIds.Length], step));
-
-        if (!options.FindMax)
-        {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"sending: {rate} msg/s in all ({(double)rate / clients.Count:0.##} per client) for {options.Seconds} s"));
-        }
 
         var machineBefore = MachineCounters.Read();
         step.StartMilliseconds = clock.Elapsed.TotalMilliseconds;
