@@ -76,6 +76,14 @@ public sealed class DeliveryOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]
     public TimeSpan OutboxClaimDelay { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long published rows wait before they are deleted, so one statement deletes many rounds' rows instead of a
+    /// statement and a commit per round. Must stay below <see cref="OutboxClaimDelay"/>, or the claim would publish
+    /// rows again that are only waiting for their delete. 0 deletes after every round. Default 250 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan OutboxDeleteInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Committed rows waiting in memory for their publish; past this they wait in the table for the claim. Default 10,000.</summary>
     [Range(1, 1_000_000)]
     public int OutboxHandoffCapacity { get; set; } = Outbox.OutboxSignal.DefaultCapacity;

@@ -37,7 +37,7 @@ public sealed class OutboxDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var deletes = DeletePublishedAsync();
+        var deletes = DeletePublishedAsync(stoppingToken);
         try
         {
             await DispatchAsync(stoppingToken);
@@ -112,11 +112,12 @@ public sealed class OutboxDispatcher(
     }
 
     /// <summary>
-    /// Deletes published rows, everything published meanwhile in one statement. A delete that fails leaves its rows
+    /// Deletes published rows, everything published meanwhile in one statement, at most once per
+    /// <see cref="DeliveryOptions.OutboxDeleteInterval"/>. A delete that fails leaves its rows
     /// to the claim, which publishes them again: a repeat the consumers dedupe, never a loss. Runs until the
     /// dispatcher stops, then deletes what is left.
     /// </summary>
-    private async Task DeletePublishedAsync()
+    private async Task DeletePublishedAsync(CancellationToken stopping)
     {
         while (await _published.Reader.WaitToReadAsync(CancellationToken.None))
         {
@@ -135,6 +136,16 @@ public sealed class OutboxDispatcher(
             catch (Exception exception) when (exception is not OutOfMemoryException)
             {
                 logger.LogWarning(exception, "Could not delete {Count} published outbox row(s); the claim will publish them again", ids.Count);
+            }
+
+            try
+            {
+                // Let the next rounds' rows gather.
+                await Task.Delay(options.Value.OutboxDeleteInterval, clock, stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // Stopping: what the last rounds published is deleted at once, until the writer completes.
             }
         }
     }

@@ -1,0 +1,167 @@
+using System.Collections.Concurrent;
+using ChatPlatform.Contracts;
+using ChatPlatform.Delivery.Outbox;
+using ChatPlatform.Delivery.Storage;
+using ChatPlatform.Delivery.Telemetry;
+using MassTransit;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace ChatPlatform.Delivery.Tests;
+
+/// <summary>
+/// The dispatcher's delete of published rows, on the real database, with MassTransit's in-memory transport in place of
+/// the broker (what is under test is when rows leave the table, not the broker) and a clock the test moves.
+/// </summary>
+public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+{
+    private static readonly TimeSpan DeleteInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(15);
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Published_rows_wait_for_the_delete_interval_and_then_go_in_one_statement()
+    {
+        await using var dispatcher = await StartDispatcherAsync();
+        var room = $"room-{Guid.NewGuid():N}";
+        var first = await dispatcher.PublishAsync(room, 1, 2);
+        // The first delete runs as soon as its rows are published; the interval starts after it.
+        await EventuallyAsync(async () => (await RowsAsync(first)).Count == 0);
+
+        var second = await dispatcher.PublishAsync(room, 3, 4);
+
+        (await RowsAsync(second)).Count.ShouldBe(2, "published, and waiting for the interval");
+        dispatcher.Clock.Advance(DeleteInterval);
+        await EventuallyAsync(async () => (await RowsAsync(second)).Count == 0);
+    }
+
+    [Fact]
+    public async Task Stopping_deletes_what_was_published_without_waiting_for_the_interval()
+    {
+        await using var dispatcher = await StartDispatcherAsync();
+        var room = $"room-{Guid.NewGuid():N}";
+        var first = await dispatcher.PublishAsync(room, 1);
+        await EventuallyAsync(async () => (await RowsAsync(first)).Count == 0);
+        var second = await dispatcher.PublishAsync(room, 2, 3);
+
+        await dispatcher.StopAsync();
+
+        (await RowsAsync(second)).ShouldBeEmpty("the clock never moved: the stop ended the wait");
+    }
+
+    [Fact]
+    public async Task A_delete_interval_as_long_as_the_claim_delay_is_refused_at_start()
+    {
+        var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder();
+        builder.Configuration["ConnectionStrings:Chat"] = database.ConnectionString;
+        builder.Configuration["Delivery:OutboxClaimDelay"] = "00:00:02";
+        builder.Configuration["Delivery:OutboxDeleteInterval"] = "00:00:02";
+        builder.AddDelivery();
+        await using var app = builder.Build();
+
+        Should.Throw<OptionsValidationException>(() => app.Services.GetRequiredService<IOptions<DeliveryOptions>>().Value)
+            .Message.ShouldContain("Delivery:OutboxDeleteInterval must be shorter than Delivery:OutboxClaimDelay.");
+    }
+
+    /// <summary>A dispatcher on the test's database and an in-memory bus, started, with a clock the test moves.</summary>
+    private async Task<RunningDispatcher> StartDispatcherAsync()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var published = new ConcurrentQueue<ReceiptUpdated>();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddMetrics();
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddSingleton(new OutboxSignal(clock: clock));
+        services.AddSingleton<DeliveryMetrics>();
+        services.AddSingleton(published);
+        services.AddSingleton(Options.Create(new DeliveryOptions { OutboxDeleteInterval = DeleteInterval }));
+        services.AddDbContext<ChatDbContext>(options => options.UseNpgsql(database.ConnectionString));
+        services.AddSingleton<OutboxDispatcher>();
+        services.AddMassTransit(bus =>
+        {
+            bus.AddConsumer<RecordReceipts>();
+            bus.UsingInMemory((context, transport) => transport.ConfigureEndpoints(context));
+        });
+        var running = new RunningDispatcher(database, services.BuildServiceProvider(), clock, published);
+        await running.StartAsync();
+        return running;
+    }
+
+    private sealed class RunningDispatcher(
+        PostgresDatabase database, ServiceProvider services, FakeTimeProvider clock, ConcurrentQueue<ReceiptUpdated> published)
+        : IAsyncDisposable
+    {
+        private bool _stopped;
+
+        public FakeTimeProvider Clock => clock;
+
+        public async Task StartAsync()
+        {
+            await services.GetRequiredService<IBusControl>().StartAsync(Cancel);
+            await services.GetRequiredService<OutboxDispatcher>().StartAsync(Cancel);
+        }
+
+        /// <summary>Writes one receipt row per seq, hands them over as committed, and waits until they were published.</summary>
+        public async Task<List<OutboxMessage>> PublishAsync(string room, params long[] seqs)
+        {
+            await using var db = database.NewContext();
+            var rows = seqs.Select(seq => OutboxMessage.For(new ReceiptUpdated(room, "bob", seq, 0), clock.GetUtcNow())).ToList();
+            db.Outbox.AddRange(rows);
+            await db.SaveChangesAsync(Cancel);
+            services.GetRequiredService<OutboxSignal>().Committed(rows);
+            await EventuallyAsync(() => Task.FromResult(seqs.All(seq => published.Any(receipt => receipt.RoomId == room && receipt.Delivered == seq))));
+            return rows;
+        }
+
+        public async Task StopAsync()
+        {
+            _stopped = true;
+            await services.GetRequiredService<OutboxDispatcher>().StopAsync(Cancel);
+            await services.GetRequiredService<IBusControl>().StopAsync(Cancel);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_stopped)
+            {
+                await StopAsync();
+            }
+
+            await services.DisposeAsync();
+        }
+    }
+
+    private async Task<List<long>> RowsAsync(IEnumerable<OutboxMessage> rows)
+    {
+        var ids = rows.Select(row => row.Id).ToList();
+        await using var db = database.NewContext();
+        return await db.Outbox.Where(row => ids.Contains(row.Id)).Select(row => row.Id).ToListAsync(Cancel);
+    }
+
+    private static async Task EventuallyAsync(Func<Task<bool>> condition)
+    {
+        var until = DateTime.UtcNow + Patience;
+        while (!await condition())
+        {
+            DateTime.UtcNow.ShouldBeLessThan(until, "the condition did not hold in time");
+            await Task.Delay(20, Cancel);
+        }
+    }
+
+    private sealed class RecordReceipts(ConcurrentQueue<ReceiptUpdated> published) : IConsumer<ReceiptsUpdated>
+    {
+        public Task Consume(ConsumeContext<ReceiptsUpdated> context)
+        {
+            foreach (var receipt in context.Message.Receipts)
+            {
+                published.Enqueue(receipt);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}
