@@ -158,8 +158,9 @@ internal sealed record BenchOptions(
                  --plot file.svg                    write an SVG: per-second p50/p99/max over the run, or with
                                                     --find-max p50/p99 against the rate
                  --warmup W                         first send W s (default 5, 0 for none) at R msg/s in rooms of
-                                                    their own, not counted: the bench is a new process each run, and
-                                                    its own JIT would otherwise run inside the measured seconds
+                                                    their own, latency not counted: the bench is a new process each
+                                                    run, and its own JIT would otherwise run inside the measured
+                                                    seconds; a loss or a duplicate in it still exits 1
           idle   --connections N [--service relay|signaling] [--to URL] [--hold S] [--pid P]
                                                     the memory of idle connections on ONE process: N sockets
                                                     (default 10,000; one token from the gateway for all), 200 opening

@@ -43,8 +43,9 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
                 clients[index] = await RelayBenchClient.ConnectAsync(options.Gateway, http, $"bench-{run}-{index}", clock, sent));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"connected: {options.Clients} sockets in {clock.Elapsed.TotalSeconds:F1} s"));
             var bench = new RelayBench(options, clients, clock, sent);
-            await bench.WarmUpAsync();
-            return options.FindMax ? await bench.FindMaxAsync() : await bench.RunOnceAsync();
+            var warmedUpClean = await bench.WarmUpAsync();
+            var exitCode = options.FindMax ? await bench.FindMaxAsync() : await bench.RunOnceAsync();
+            return warmedUpClean ? exitCode : 1;
         }
         finally
         {
@@ -53,19 +54,22 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
     }
 
     /// <summary>
-    /// Sends at the first rate for the warm-up seconds in rooms of their own and reports nothing but one line: the
-    /// bench's code is compiled by the time the counted seconds start, and new rooms are no longer new to the servers.
+    /// Sends at the first rate for the warm-up seconds in rooms of their own and reports one line: the bench's code,
+    /// and the servers' code for a step's new rooms, is compiled by the time the counted seconds start. Its latency is
+    /// not counted; a loss or a duplicate still fails the run (false).
     /// </summary>
-    private async Task WarmUpAsync()
+    private async Task<bool> WarmUpAsync()
     {
         if (options.WarmupSeconds == 0)
         {
-            return;
+            return true;
         }
 
         var warmup = await RunStepAsync(options.Rate, options.WarmupSeconds);
+        var clean = warmup.Lost == 0 && warmup.Duplicated == 0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"warm-up:      {options.WarmupSeconds} s at {options.Rate} msg/s in rooms of its own, not counted (p99 {warmup.P99:F2} ms, {warmup.Lost} lost, {warmup.Duplicated} duplicated)"));
+            $"warm-up:      {options.WarmupSeconds} s at {options.Rate} msg/s in rooms of its own, latency not counted (p99 {warmup.P99:F2} ms, {warmup.Lost} lost, {warmup.Duplicated} duplicated{(clean ? "" : ": the run fails")})"));
+        return clean;
     }
 
     private async Task<int> RunOnceAsync()

@@ -77,9 +77,10 @@ public sealed class DeliveryOptions
     public TimeSpan OutboxClaimDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// How long published rows wait before they are deleted, so one statement deletes many rounds' rows instead of a
-    /// statement and a commit per round. Must stay below <see cref="OutboxClaimDelay"/>, or the claim would publish
-    /// rows again that are only waiting for their delete. 0 deletes after every round. Default 250 ms.
+    /// The least time between two deletes of published rows, so one statement deletes many rounds' rows instead of a
+    /// statement and a commit per round. At most half of <see cref="OutboxClaimDelay"/>: a row still waiting for its
+    /// delete when it reaches the claim delay is published again by the claim (a repeat the consumers drop, never a
+    /// loss). 0 deletes after every round. Default 250 ms.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
     public TimeSpan OutboxDeleteInterval { get; set; } = TimeSpan.FromMilliseconds(250);

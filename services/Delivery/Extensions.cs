@@ -32,8 +32,8 @@ public static class Extensions
             .ValidateDataAnnotations()
             .Validate(options => options.RetryMaxInterval >= options.RetryMinInterval,
                 "Delivery:RetryMaxInterval must not be shorter than Delivery:RetryMinInterval.")
-            .Validate(options => options.OutboxDeleteInterval < options.OutboxClaimDelay,
-                "Delivery:OutboxDeleteInterval must be shorter than Delivery:OutboxClaimDelay.")
+            .Validate(options => options.OutboxDeleteInterval * 2 <= options.OutboxClaimDelay,
+                "Delivery:OutboxDeleteInterval must be at most half of Delivery:OutboxClaimDelay.")
             .ValidateOnStart();
         // The bus is configured before options can be resolved; the same values are validated at start above.
         var settings = builder.Configuration.GetSection(DeliveryOptions.Section).Get<DeliveryOptions>() ?? new DeliveryOptions();

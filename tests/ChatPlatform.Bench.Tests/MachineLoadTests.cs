@@ -6,9 +6,9 @@ public class MachineLoadTests
 {
     // The first lines of a real /proc/stat of a 2-CPU machine (user nice system idle iowait irq softirq steal guest guest_nice).
     private const string CpuTimes = """
-        cpu  563082 2355 189821 808479 5192 0 39396 260 0 0
-        cpu0 281000 1200 95000 404000 2600 0 19700 130 0 0
-        cpu1 282082 1155 94821 404479 2592 0 19696 130 0 0
+        cpu  563082 2355 189821 808479 5192 0 39396 260 1500 30
+        cpu0 281000 1200 95000 404000 2600 0 19700 130 750 15
+        cpu1 282082 1155 94821 404479 2592 0 19696 130 750 15
         intr 123456 0 0
         ctxt 987654
         """;
@@ -19,7 +19,7 @@ public class MachineLoadTests
         """;
 
     [Fact]
-    public void Busy_time_is_everything_but_idle_and_iowait()
+    public void Busy_time_is_everything_but_idle_and_iowait_and_leaves_out_guest_time_which_user_time_holds()
     {
         var counters = MachineCounters.Parse(CpuTimes, CpuPressure, timestamp: 0).ShouldNotBeNull();
 
@@ -64,7 +64,9 @@ public class MachineLoadTests
     [InlineData("")]
     [InlineData("intr 1 2 3\nctxt 4\n")]
     [InlineData("cpu  1 2 3\n")]
-    public void Text_without_a_whole_cpu_line_gives_no_counters(string cpuTimes) =>
+    [InlineData("cpu  1 2 x 4 5 6 7 8\n")]
+    [InlineData("cpu  1 2 3 99999999999999999999 5 6 7 8\n")]
+    public void Text_without_a_whole_readable_cpu_line_gives_no_counters(string cpuTimes) =>
         MachineCounters.Parse(cpuTimes, CpuPressure, timestamp: 0).ShouldBeNull();
 
     [Fact]

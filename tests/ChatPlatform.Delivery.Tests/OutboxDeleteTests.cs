@@ -23,19 +23,21 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Published_rows_wait_for_the_delete_interval_and_then_go_in_one_statement()
+    public async Task Rows_published_during_the_delete_interval_wait_for_its_end()
     {
         await using var dispatcher = await StartDispatcherAsync();
         var room = $"room-{Guid.NewGuid():N}";
         var first = await dispatcher.PublishAsync(room, 1, 2);
-        // The first delete runs as soon as its rows are published; the interval starts after it.
+        // The first delete runs as soon as its rows are published; then the loop waits on the clock.
         await EventuallyAsync(async () => (await RowsAsync(first)).Count == 0);
+        await dispatcher.Clock.DeleteLoopWaiting.WaitAsync(Patience, Cancel);
 
-        var second = await dispatcher.PublishAsync(room, 3, 4);
+        var second = await dispatcher.PublishAsync(room, 3);
+        var third = await dispatcher.PublishAsync(room, 4, 5);
 
-        (await RowsAsync(second)).Count.ShouldBe(2, "published, and waiting for the interval");
+        (await RowsAsync([.. second, .. third])).Count.ShouldBe(3, "published, and the interval has not passed");
         dispatcher.Clock.Advance(DeleteInterval);
-        await EventuallyAsync(async () => (await RowsAsync(second)).Count == 0);
+        await EventuallyAsync(async () => (await RowsAsync([.. second, .. third])).Count == 0);
     }
 
     [Fact]
@@ -45,7 +47,9 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
         var room = $"room-{Guid.NewGuid():N}";
         var first = await dispatcher.PublishAsync(room, 1);
         await EventuallyAsync(async () => (await RowsAsync(first)).Count == 0);
+        await dispatcher.Clock.DeleteLoopWaiting.WaitAsync(Patience, Cancel);
         var second = await dispatcher.PublishAsync(room, 2, 3);
+        (await RowsAsync(second)).Count.ShouldBe(2, "published, and the interval has not passed");
 
         await dispatcher.StopAsync();
 
@@ -53,23 +57,24 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
     }
 
     [Fact]
-    public async Task A_delete_interval_as_long_as_the_claim_delay_is_refused_at_start()
+    public async Task A_delete_interval_over_half_the_claim_delay_is_refused_at_start()
     {
         var builder = Microsoft.AspNetCore.Builder.WebApplication.CreateBuilder();
         builder.Configuration["ConnectionStrings:Chat"] = database.ConnectionString;
         builder.Configuration["Delivery:OutboxClaimDelay"] = "00:00:02";
-        builder.Configuration["Delivery:OutboxDeleteInterval"] = "00:00:02";
+        builder.Configuration["Delivery:OutboxDeleteInterval"] = "00:00:01.001";
         builder.AddDelivery();
         await using var app = builder.Build();
 
-        Should.Throw<OptionsValidationException>(() => app.Services.GetRequiredService<IOptions<DeliveryOptions>>().Value)
-            .Message.ShouldContain("Delivery:OutboxDeleteInterval must be shorter than Delivery:OutboxClaimDelay.");
+        // What the host runs before it starts (ValidateOnStart), without starting it.
+        Should.Throw<OptionsValidationException>(() => app.Services.GetRequiredService<IStartupValidator>().Validate())
+            .Message.ShouldContain("Delivery:OutboxDeleteInterval must be at most half of Delivery:OutboxClaimDelay.");
     }
 
     /// <summary>A dispatcher on the test's database and an in-memory bus, started, with a clock the test moves.</summary>
     private async Task<RunningDispatcher> StartDispatcherAsync()
     {
-        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var clock = new DeleteLoopClock(DateTimeOffset.UtcNow);
         var published = new ConcurrentQueue<ReceiptUpdated>();
         var services = new ServiceCollection();
         services.AddLogging();
@@ -92,12 +97,12 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
     }
 
     private sealed class RunningDispatcher(
-        PostgresDatabase database, ServiceProvider services, FakeTimeProvider clock, ConcurrentQueue<ReceiptUpdated> published)
+        PostgresDatabase database, ServiceProvider services, DeleteLoopClock clock, ConcurrentQueue<ReceiptUpdated> published)
         : IAsyncDisposable
     {
         private bool _stopped;
 
-        public FakeTimeProvider Clock => clock;
+        public DeleteLoopClock Clock => clock;
 
         public async Task StartAsync()
         {
@@ -120,8 +125,12 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
         public async Task StopAsync()
         {
             _stopped = true;
-            await services.GetRequiredService<OutboxDispatcher>().StopAsync(Cancel);
-            await services.GetRequiredService<IBusControl>().StopAsync(Cancel);
+            // Bounded: a stop that hangs fails the test instead of the whole run.
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+            bounded.CancelAfter(Patience);
+            await services.GetRequiredService<OutboxDispatcher>().StopAsync(bounded.Token);
+            bounded.IsCancellationRequested.ShouldBeFalse("the dispatcher did not stop in time");
+            await services.GetRequiredService<IBusControl>().StopAsync(bounded.Token);
         }
 
         public async ValueTask DisposeAsync()
@@ -149,6 +158,35 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
         {
             DateTime.UtcNow.ShouldBeLessThan(until, "the condition did not hold in time");
             await Task.Delay(20, Cancel);
+        }
+    }
+
+    /// <summary>
+    /// A test clock that tells when the delete loop has parked on it: the loop's wait is the only timer of the
+    /// delete interval's length. Without that signal the test could check the table before the loop ever waited.
+    /// </summary>
+    private sealed class DeleteLoopClock(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        private TaskCompletionSource _waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the delete loop starts waiting for the interval (again, after each advance).</summary>
+        public Task DeleteLoopWaiting => Volatile.Read(ref _waiting).Task;
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = base.CreateTimer(callback, state, dueTime, period);
+            if (dueTime == DeleteInterval)
+            {
+                Volatile.Read(ref _waiting).TrySetResult();
+            }
+
+            return timer;
+        }
+
+        public new void Advance(TimeSpan delta)
+        {
+            Volatile.Write(ref _waiting, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            base.Advance(delta);
         }
     }
 

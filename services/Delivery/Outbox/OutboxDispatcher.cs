@@ -257,6 +257,9 @@ public sealed class OutboxDispatcher(
         _pendingCountedAt = now;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<ChatDbContext>();
-        metrics.OutboxPending(await db.Outbox.LongCountAsync(cancellationToken));
+        // Rows past the claim delay: younger ones are normally published already and only wait for their delete
+        // (at most OutboxDeleteInterval), so counting them would show a backlog in proportion to the traffic.
+        var claimable = now - options.Value.OutboxClaimDelay;
+        metrics.OutboxPending(await db.Outbox.LongCountAsync(row => row.CreatedAt < claimable, cancellationToken));
     }
 }

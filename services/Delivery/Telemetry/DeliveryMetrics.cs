@@ -34,7 +34,7 @@ public sealed class DeliveryMetrics
         _failures = meter.CreateCounter<long>("chat_delivery_failures",
             description: "Messages Delivery gave up on, by reason (error-queue: moved to the error queue after every retry).");
         meter.CreateObservableGauge("chat_outbox_pending", () => Volatile.Read(ref _outboxPending),
-            description: "Outbox rows committed but not yet published.");
+            description: "Outbox rows older than the claim delay: committed, and not published from the hand-off at commit.");
 
         foreach (var reason in Rejections.All)
         {
