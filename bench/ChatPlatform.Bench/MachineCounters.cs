@@ -51,6 +51,11 @@ internal sealed record MachineCounters(long BusyTicks, long TotalTicks, int Cpus
         // Eight fields: guest and guest_nice, the two after steal, are already counted in user and nice. Steal (time
         // the hypervisor gave another guest) counts as busy: this machine's work could not run then either.
         var fields = total.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).ToArray();
+        if (fields.Length < 5)
+        {
+            return null;
+        }
+
         var ticks = new long[fields.Length];
         for (var index = 0; index < fields.Length; index++)
         {
@@ -58,11 +63,6 @@ internal sealed record MachineCounters(long BusyTicks, long TotalTicks, int Cpus
             {
                 return null;
             }
-        }
-
-        if (ticks.Length < 5)
-        {
-            return null;
         }
 
         var idle = ticks[3] + ticks[4];

@@ -25,15 +25,10 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
     [Fact]
     public async Task Rows_published_during_the_delete_interval_wait_for_its_end()
     {
-        await using var dispatcher = await StartDispatcherAsync();
-        var room = $"room-{Guid.NewGuid():N}";
-        var first = await dispatcher.PublishAsync(room, 1, 2);
-        // The first delete runs as soon as its rows are published; then the loop waits on the clock.
-        await EventuallyAsync(async () => (await RowsAsync(first)).Count == 0);
-        await dispatcher.Clock.DeleteLoopWaiting.WaitAsync(Patience, Cancel);
+        await using var dispatcher = await StartWithTheDeleteLoopWaitingAsync();
 
-        var second = await dispatcher.PublishAsync(room, 3);
-        var third = await dispatcher.PublishAsync(room, 4, 5);
+        var second = await dispatcher.PublishAsync(3);
+        var third = await dispatcher.PublishAsync(4, 5);
 
         (await RowsAsync([.. second, .. third])).Count.ShouldBe(3, "published, and the interval has not passed");
         dispatcher.Clock.Advance(DeleteInterval);
@@ -43,12 +38,8 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
     [Fact]
     public async Task Stopping_deletes_what_was_published_without_waiting_for_the_interval()
     {
-        await using var dispatcher = await StartDispatcherAsync();
-        var room = $"room-{Guid.NewGuid():N}";
-        var first = await dispatcher.PublishAsync(room, 1);
-        await EventuallyAsync(async () => (await RowsAsync(first)).Count == 0);
-        await dispatcher.Clock.DeleteLoopWaiting.WaitAsync(Patience, Cancel);
-        var second = await dispatcher.PublishAsync(room, 2, 3);
+        await using var dispatcher = await StartWithTheDeleteLoopWaitingAsync();
+        var second = await dispatcher.PublishAsync(3, 4);
         (await RowsAsync(second)).Count.ShouldBe(2, "published, and the interval has not passed");
 
         await dispatcher.StopAsync();
@@ -69,6 +60,28 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
         // What the host runs before it starts (ValidateOnStart), without starting it.
         Should.Throw<OptionsValidationException>(() => app.Services.GetRequiredService<IStartupValidator>().Validate())
             .Message.ShouldContain("Delivery:OutboxDeleteInterval must be at most half of Delivery:OutboxClaimDelay.");
+    }
+
+    /// <summary>
+    /// A started dispatcher whose first rows (seqs 1 and 2) are published and deleted, and whose delete loop now waits
+    /// on the clock for the interval.
+    /// </summary>
+    private async Task<RunningDispatcher> StartWithTheDeleteLoopWaitingAsync()
+    {
+        var dispatcher = await StartDispatcherAsync();
+        try
+        {
+            // The first delete runs as soon as its rows are published; then the loop waits on the clock.
+            var first = await dispatcher.PublishAsync(1, 2);
+            await EventuallyAsync(async () => (await RowsAsync(first)).Count == 0);
+            await dispatcher.Clock.DeleteLoopWaiting.WaitAsync(Patience, Cancel);
+            return dispatcher;
+        }
+        catch
+        {
+            await dispatcher.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>A dispatcher on the test's database and an in-memory bus, started, with a clock the test moves.</summary>
@@ -100,6 +113,7 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
         PostgresDatabase database, ServiceProvider services, DeleteLoopClock clock, ConcurrentQueue<ReceiptUpdated> published)
         : IAsyncDisposable
     {
+        private readonly string _room = $"room-{Guid.NewGuid():N}";
         private bool _stopped;
 
         public DeleteLoopClock Clock => clock;
@@ -110,15 +124,15 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
             await services.GetRequiredService<OutboxDispatcher>().StartAsync(Cancel);
         }
 
-        /// <summary>Writes one receipt row per seq, hands them over as committed, and waits until they were published.</summary>
-        public async Task<List<OutboxMessage>> PublishAsync(string room, params long[] seqs)
+        /// <summary>Writes one receipt row per seq in this dispatcher's room, hands them over as committed, and waits until they were published.</summary>
+        public async Task<List<OutboxMessage>> PublishAsync(params long[] seqs)
         {
             await using var db = database.NewContext();
-            var rows = seqs.Select(seq => OutboxMessage.For(new ReceiptUpdated(room, "bob", seq, 0), clock.GetUtcNow())).ToList();
+            var rows = seqs.Select(seq => OutboxMessage.For(new ReceiptUpdated(_room, "bob", seq, 0), clock.GetUtcNow())).ToList();
             db.Outbox.AddRange(rows);
             await db.SaveChangesAsync(Cancel);
             services.GetRequiredService<OutboxSignal>().Committed(rows);
-            await EventuallyAsync(() => Task.FromResult(seqs.All(seq => published.Any(receipt => receipt.RoomId == room && receipt.Delivered == seq))));
+            await EventuallyAsync(() => Task.FromResult(seqs.All(seq => published.Any(receipt => receipt.RoomId == _room && receipt.Delivered == seq))));
             return rows;
         }
 

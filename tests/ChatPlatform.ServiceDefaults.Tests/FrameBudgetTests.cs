@@ -12,12 +12,8 @@ public class FrameBudgetTests
     {
         var budget = new FrameBudget(burst: 5, perSecond: 2, _clock);
 
-        for (var frame = 0; frame < 5; frame++)
-        {
-            budget.TryTake().ShouldBeTrue();
-        }
-
-        budget.TryTake().ShouldBeFalse();
+        // Drain takes until the first refusal: five taken means the sixth frame was refused.
+        Drain(budget).ShouldBe(5);
     }
 
     [Fact]
