@@ -40,6 +40,14 @@ public sealed class SignalingOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Longest pause between tries of a presence publish the broker refused; it doubles from 100 ms. Kept short
+    /// because every later presence event and forwarded signal waits behind it: after a broker restart, peers on
+    /// different instances meet at most this much later than they could. Default 1 s.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan PresenceRetryMaxBackoff { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>An instance not heard from for this long is dead and its peers are announced as left. Default 25 s.</summary>
     [Range(typeof(TimeSpan), "00:00:00.300", "00:30:00")]
     public TimeSpan InstanceTimeout { get; set; } = TimeSpan.FromSeconds(25);

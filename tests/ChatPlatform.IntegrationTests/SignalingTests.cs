@@ -21,7 +21,15 @@ public class SignalingTests(ChatStack stack)
     private async Task<Client> ConnectAsync(ServiceProcess instance, string user, params string[] rooms)
     {
         var token = await Tokens.IssueAsync(stack.GatewayUrl, user, rooms);
-        var socket = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(instance.Url, "/ws/signaling", token));
+        return await ConnectAsync(instance.Url, token);
+    }
+
+    /// <summary>A client connected through the gateway, which picks the Signaling instance.</summary>
+    private Task<Client> ConnectThroughTheGatewayAsync(string token) => ConnectAsync(stack.GatewayUrl, token);
+
+    private static async Task<Client> ConnectAsync(Uri baseUrl, string token)
+    {
+        var socket = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(baseUrl, "/ws/signaling", token));
         var welcome = await socket.ReceiveAsync("welcome");
         return new Client(socket, welcome.GetProperty("clientId").GetString()!);
     }
@@ -130,19 +138,18 @@ public class SignalingTests(ChatStack stack)
         var room = NewRoom();
         var aliceToken = await Tokens.IssueAsync(stack.GatewayUrl, "alice", room);
         var bobToken = await Tokens.IssueAsync(stack.GatewayUrl, "bob", room);
-        await using var alice = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(stack.GatewayUrl, "/ws/signaling", aliceToken));
-        await using var bob = await TestSocket.ConnectAsync(TestSocket.WebSocketUri(stack.GatewayUrl, "/ws/signaling", bobToken));
-        var aliceId = (await alice.ReceiveAsync("welcome")).GetProperty("clientId").GetString();
-        var bobId = (await bob.ReceiveAsync("welcome")).GetProperty("clientId").GetString();
+        await using var alice = await ConnectThroughTheGatewayAsync(aliceToken);
+        await using var bob = await ConnectThroughTheGatewayAsync(bobToken);
 
-        await alice.SendAsync(new { type = "join", roomId = room });
-        await alice.ReceiveAsync("joined");
-        await bob.SendAsync(new { type = "join", roomId = room });
-        await bob.ReceiveAsync("joined");
-        await alice.ReceiveAsync("peer-joined");
-        await bob.SendAsync(new { type = "offer", to = aliceId, roomId = room, sdp = Sdp });
+        await JoinAsync(alice, room);
+        var bobJoined = await JoinAsync(bob, room);
+        await alice.Socket.ReceiveAsync("peer-joined");
+        // Alice seeing bob says nothing of whether bob's instance has heard of alice yet: bob offers, as the web
+        // client does, only to a peer he was told of.
+        await ShouldLearnOfAsync(bob, bobJoined, alice.ClientId);
+        await bob.Socket.SendAsync(new { type = "offer", to = alice.ClientId, roomId = room, sdp = Sdp });
 
-        (await alice.ReceiveAsync("offer")).GetProperty("from").GetString().ShouldBe(bobId);
+        (await alice.Socket.ReceiveAsync("offer")).GetProperty("from").GetString().ShouldBe(bob.ClientId);
     }
 
     [Fact]

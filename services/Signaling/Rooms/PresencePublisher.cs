@@ -1,3 +1,4 @@
+using ChatPlatform.ServiceDefaults.Resilience;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -48,24 +49,25 @@ public sealed class PresencePublisher(
 
     private async Task PublishInOrderAsync(CancellationToken stoppingToken)
     {
-        var delay = TimeSpan.FromMilliseconds(100);
+        var settings = options.Value;
+        var failures = 0;
         await foreach (var message in directory.Outgoing.ReadAllAsync(stoppingToken))
         {
             while (!stoppingToken.IsCancellationRequested)
             {
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                attempt.CancelAfter(options.Value.PublishTimeout);
+                attempt.CancelAfter(settings.PublishTimeout);
                 try
                 {
                     await bus.Publish(message, message.GetType(), attempt.Token);
-                    delay = TimeSpan.FromMilliseconds(100);
+                    failures = 0;
                     break;
                 }
                 catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
                 {
+                    var delay = Backoff.Exponential(++failures, TimeSpan.FromMilliseconds(100), settings.PresenceRetryMaxBackoff);
                     logger.LogWarning(exception, "Presence not published; retrying in {Delay}", delay);
                     await Task.Delay(delay, stoppingToken);
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
                 }
             }
         }
