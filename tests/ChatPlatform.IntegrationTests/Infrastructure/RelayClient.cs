@@ -24,6 +24,8 @@ public sealed class RelayClient : IAsyncDisposable
     private readonly List<JsonElement> _frames = [];
     private readonly Dictionary<string, long> _acknowledged = [];
     private readonly HashSet<string> _rooms = [];
+    // A resume asks for what came after afterSeq: the seqs up to it count as had, or this client would never ack.
+    private readonly Dictionary<string, long> _resumedAfter = [];
     private readonly CancellationTokenSource _stop = new();
     private TestSocket _socket = null!;
     private Task _reader = Task.CompletedTask;
@@ -164,6 +166,7 @@ public sealed class RelayClient : IAsyncDisposable
         lock (_gate)
         {
             _rooms.Add(roomId);
+            _resumedAfter[roomId] = Math.Max(_resumedAfter.GetValueOrDefault(roomId), afterSeq);
         }
 
         return FramesOfType("subscribed").Last(frame => frame.GetProperty("roomId").GetString() == roomId).GetProperty("lastSeq").GetInt64();
@@ -244,11 +247,19 @@ public sealed class RelayClient : IAsyncDisposable
     public Task<bool> WaitForDistinctMessagesAsync(string roomId, int count, TimeSpan timeout) =>
         WaitUntilAsync(() => DistinctMessagesIn(roomId).Count >= count, timeout);
 
-    /// <summary>The highest seq up to which every seq of the room arrived: what a resume asks after.</summary>
+    /// <summary>
+    /// The highest seq up to which every seq of the room arrived, or was skipped by subscribing after it: what a
+    /// resume asks after, and what an ack covers.
+    /// </summary>
     public long LastContiguousSeq(string roomId)
     {
         var seqs = MessagesIn(roomId).Select(m => m.Seq).ToHashSet();
-        var last = 0L;
+        long last;
+        lock (_gate)
+        {
+            last = _resumedAfter.GetValueOrDefault(roomId);
+        }
+
         while (seqs.Contains(last + 1))
         {
             last++;
