@@ -43,22 +43,41 @@ public static class StackQueries
         stack.SumMetricAsync(name, label: null, instances);
 
     /// <summary>The sum over the instances of the series of <paramref name="name"/> that carry <paramref name="label"/> (<c>reason="timeout"</c>), or of all of them.</summary>
-    public static async Task<double> SumMetricAsync(this ChatStack stack, string name, string? label, params ServiceProcess[] instances)
+    public static async Task<double> SumMetricAsync(this ChatStack stack, string name, string? label, params ServiceProcess[] instances) =>
+        (await stack.SumMetricsAsync([(name, label)], instances))[0];
+
+    /// <summary>
+    /// Several sums as <see cref="SumMetricAsync(ChatStack, string, string?, ServiceProcess[])"/> gives them, all from
+    /// one scrape of each instance: separate scrapes may straddle the end of the exporter's 300 ms cache, and then
+    /// mix an old copy with a new one.
+    /// </summary>
+    public static async Task<double[]> SumMetricsAsync(this ChatStack stack, (string Name, string? Label)[] series, params ServiceProcess[] instances)
     {
         // No instance would read as a metric that is zero.
         ArgumentOutOfRangeException.ThrowIfZero(instances.Length);
         using var http = new HttpClient();
-        var sum = 0.0;
+        var sums = new double[series.Length];
         foreach (var instance in instances)
         {
-            var text = await http.GetStringAsync(new Uri(instance.Url, "/metrics"));
-            foreach (var line in text.Split('\n'))
+            var lines = (await http.GetStringAsync(new Uri(instance.Url, "/metrics"))).Split('\n');
+            for (var i = 0; i < series.Length; i++)
             {
-                if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' '
-                    && (label is null || line.Contains('{' + label, StringComparison.Ordinal) || line.Contains(',' + label, StringComparison.Ordinal)))
-                {
-                    sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
-                }
+                sums[i] += Sum(lines, series[i].Name, series[i].Label);
+            }
+        }
+
+        return sums;
+    }
+
+    private static double Sum(string[] lines, string name, string? label)
+    {
+        var sum = 0.0;
+        foreach (var line in lines)
+        {
+            if (line.StartsWith(name, StringComparison.Ordinal) && line.Length > name.Length && line[name.Length] is '{' or ' '
+                && (label is null || line.Contains('{' + label, StringComparison.Ordinal) || line.Contains(',' + label, StringComparison.Ordinal)))
+            {
+                sum += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
             }
         }
 
