@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace ChatPlatform.Relay.Tests;
 
 public sealed class SubmitBatcherTests() : BatcherTests<SubmitBatcher, MessagesSubmitted>(
-    bus => new SubmitBatcher(bus, Options.Create(new RelayOptions { SubmitPublishers = Lanes }), NullLogger<SubmitBatcher>.Instance))
+    bus => new SubmitBatcher(bus, Options.Create(new RelayOptions { SubmitPublishers = Lanes, PublishTimeout = BrokerStandIn.LongWait }), NullLogger<SubmitBatcher>.Instance))
 {
     private static readonly TimeSpan LongWait = BrokerStandIn.LongWait;
     private const int Lanes = 4;

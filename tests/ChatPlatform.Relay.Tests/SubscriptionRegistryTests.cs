@@ -90,7 +90,9 @@ public class SubscriptionRegistryTests
         var sessions = Enumerable.Range(0, 8).Select(index => Session($"user~{index}")).ToArray();
         using var stop = new CancellationTokenSource();
         var reads = 0;
-        var reader = Task.Run(() =>
+        // The writers start only once the reader runs: on a busy pool they could otherwise all finish before it starts.
+        var reading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reader = Task.Factory.StartNew(() =>
         {
             while (!stop.IsCancellationRequested)
             {
@@ -100,8 +102,10 @@ public class SubscriptionRegistryTests
                 members.ShouldAllBe(clientId => clientId != null);
                 registry.All.ShouldAllBe(subscriber => subscriber.Subscription != null);
                 reads++;
+                reading.TrySetResult();
             }
-        });
+        }, TaskCreationOptions.LongRunning);
+        await reading.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         await Task.WhenAll(sessions.Select(session => Task.Run(() =>
         {
