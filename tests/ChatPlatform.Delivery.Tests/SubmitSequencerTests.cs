@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ChatPlatform.Contracts;
 using ChatPlatform.Delivery.Messages;
 using ChatPlatform.Delivery.Storage;
@@ -170,11 +171,13 @@ public sealed class SubmitSequencerTests : IAsyncLifetime
         await Submit(1, Batch());
 
         var later = Batch();
-        var storingLater = Submit(3, later);
-        await Settle();
-        storingLater.IsCompleted.ShouldBeFalse("it waits for delivery 2 first");
-        var stored = await storingLater.WaitAsync(LongWait, Cancel);
+        // The sequencer times the wait with the same monotonic clock, so the lower bound below is exact: a slow
+        // machine can only make it longer.
+        var sinceSubmitted = Stopwatch.StartNew();
+        var stored = await Submit(3, later).WaitAsync(LongWait, Cancel);
+        sinceSubmitted.Stop();
 
+        sinceSubmitted.Elapsed.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromSeconds(2), "it waits for delivery 2 first, for the order wait");
         stored.Results.Single().Message.Id.ShouldBe(later[0].Id);
     }
 
