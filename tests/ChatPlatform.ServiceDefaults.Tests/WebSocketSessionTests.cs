@@ -81,6 +81,45 @@ public sealed class WebSocketSessionTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_message_exactly_at_the_frame_limit_whose_last_fragment_is_empty_arrives_whole()
+    {
+        var longest = new string('x', 2048);
+
+        await SendAsync(longest, endOfMessage: false);
+        await SendAsync("", endOfMessage: true);
+        await SendAsync("next", endOfMessage: true);
+
+        await WaitForFramesAsync(2);
+        _frames.ShouldBe([longest, "next"]);
+        _oversized.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task One_byte_over_the_frame_limit_in_a_later_fragment_closes_with_1009_and_delivers_nothing()
+    {
+        await SendAsync(new string('z', 2048), endOfMessage: false);
+        await SendAsync("", endOfMessage: false);
+        await SendAsync("z", endOfMessage: true);
+
+        var close = await ReceiveCloseAsync();
+
+        close.ShouldBe((WebSocketCloseStatus)CloseCodes.MessageTooBig);
+        _oversized.ShouldBe(1);
+        _frames.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task A_binary_message_is_refused_with_1003_at_its_first_fragment_without_waiting_for_the_rest()
+    {
+        await _client.SendAsync(new byte[] { 1, 2, 3 }, WebSocketMessageType.Binary, endOfMessage: false, CancellationToken.None);
+
+        var close = await ReceiveCloseAsync();
+
+        close.ShouldBe((WebSocketCloseStatus)CloseCodes.UnsupportedData);
+        _frames.ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task A_close_in_the_middle_of_a_message_ends_the_session_without_the_partial_message()
     {
         await SendAsync("{\"type\":\"pi", endOfMessage: false);

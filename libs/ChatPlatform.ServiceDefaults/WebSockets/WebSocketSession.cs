@@ -203,43 +203,48 @@ public sealed class WebSocketSession : IDisposable
             try
             {
                 var count = 0;
+                // A refused message is read to its end without keeping it, while the close handshake completes.
+                var discarding = false;
+                if (result.MessageType == WebSocketMessageType.Binary)
+                {
+                    // Refused at its first frame, before any of it is read.
+                    await CloseAsync(CloseCodes.UnsupportedData, "binary frames are not part of the protocol");
+                    discarding = true;
+                }
+
                 while (!result.EndOfMessage)
                 {
+                    count = discarding ? 0 : count;
                     // A pooled buffer may be larger than asked for: never read past the frame limit.
                     var capacity = Math.Min(buffer.Length, _options.MaxFrameBytes);
-                    if (count == capacity)
+                    if (count == capacity && capacity < _options.MaxFrameBytes)
                     {
-                        if (capacity < _options.MaxFrameBytes)
-                        {
-                            buffer = GrowFrameBuffer(buffer, count);
-                        }
-                        else
-                        {
-                            // Oversized: discard the rest of this message and keep reading until the client's close.
-                            onOversized();
-                            await CloseAsync(CloseCodes.MessageTooBig, $"frame larger than {_options.MaxFrameBytes} bytes");
-                            count = 0;
-                        }
+                        buffer = GrowFrameBuffer(buffer, count);
+                        capacity = Math.Min(buffer.Length, _options.MaxFrameBytes);
                     }
 
-                    result = await _socket.ReceiveAsync(buffer.AsMemory(count, Math.Min(buffer.Length, _options.MaxFrameBytes) - count), _abort.Token);
+                    // At the limit, the message is over it only if another byte follows: its last fragment may be empty.
+                    result = await _socket.ReceiveAsync(count == capacity ? new byte[1] : buffer.AsMemory(count, capacity - count), _abort.Token);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         await AnswerClientCloseAsync();
                         return;
                     }
 
+                    if (count == capacity && result.Count > 0)
+                    {
+                        onOversized();
+                        await CloseAsync(CloseCodes.MessageTooBig, $"frame larger than {_options.MaxFrameBytes} bytes");
+                        discarding = true;
+                        continue;
+                    }
+
                     count += result.Count;
                 }
 
-                if (IsClosing)
+                // Also a message that arrived while the session closes for another reason: nobody will answer it.
+                if (discarding || IsClosing)
                 {
-                    continue;
-                }
-
-                if (result.MessageType == WebSocketMessageType.Binary)
-                {
-                    await CloseAsync(CloseCodes.UnsupportedData, "binary frames are not part of the protocol");
                     continue;
                 }
 
