@@ -165,12 +165,16 @@ public class OutboxDeleteTests(PostgresDatabase database) : IClassFixture<Postgr
     private async Task AdvanceUntilDeletedAsync(RunningDispatcher dispatcher, IReadOnlyList<OutboxMessage> rows) =>
         await EventuallyAsync(async () =>
         {
+            // Read before the rows: a loop parked then has already deleted what it held, so rows left now wait for
+            // the next round. Read after, it could have parked just after the query saw rows it then deleted, and
+            // the advance would spend the wait that the caller expects to find.
+            var parked = dispatcher.Clock.DeleteLoopWaiting.IsCompleted;
             if ((await RowsAsync(rows)).Count == 0)
             {
                 return true;
             }
 
-            if (dispatcher.Clock.DeleteLoopWaiting.IsCompleted)
+            if (parked)
             {
                 dispatcher.Clock.Advance(DeleteInterval);
             }

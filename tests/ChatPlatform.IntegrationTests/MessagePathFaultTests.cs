@@ -200,7 +200,8 @@ public class MessagePathFaultTests(ChatStack stack) : StackFaultTests
     /// </summary>
     private async Task<ServiceProcess> ARelayHoldingOneOfTwoClientsAsync()
     {
-        await stack.SumMetricWhenAsync("chat_connections", null, total => total == 2, stack.Relay, stack.Relay2);
+        (await stack.SumMetricWhenAsync("chat_connections", null, total => total == 2, stack.Relay, stack.Relay2))
+            .ShouldBe(2, "the relays hold this test's two sockets and no other");
         return await stack.SumMetricAsync("chat_connections", stack.Relay) > 0 ? stack.Relay : stack.Relay2;
     }
 
