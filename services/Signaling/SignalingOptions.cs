@@ -41,9 +41,9 @@ public sealed class SignalingOptions
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Longest pause between tries of a presence publish the broker refused; it doubles from 100 ms. Kept short
-    /// because every later presence event and forwarded signal waits behind it: after a broker restart, peers on
-    /// different instances meet at most this much later than they could. Default 1 s.
+    /// Longest pause between tries of a presence publish that failed or timed out; it doubles from 100 ms. Kept
+    /// short because every later presence event and forwarded signal waits behind it: once the broker is back, the
+    /// pause adds at most this much to the wait of the try in flight (up to <see cref="PublishTimeout"/>). Default 1 s.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
     public TimeSpan PresenceRetryMaxBackoff { get; set; } = TimeSpan.FromSeconds(1);

@@ -14,6 +14,10 @@ namespace ChatPlatform.ServiceDefaults.WebSockets;
 /// </summary>
 public sealed class WebSocketSession : IDisposable
 {
+    // Receives the byte after a message that filled the frame limit, which proves it over the limit. Shared by
+    // every session: what lands in it is never read.
+    private static readonly byte[] LimitProbe = new byte[1];
+
     private readonly WebSocket _socket;
     private readonly ChatWebSocketOptions _options;
     private readonly ILogger _logger;
@@ -214,7 +218,11 @@ public sealed class WebSocketSession : IDisposable
 
                 while (!result.EndOfMessage)
                 {
-                    count = discarding ? 0 : count;
+                    if (discarding)
+                    {
+                        count = 0;
+                    }
+
                     // A pooled buffer may be larger than asked for: never read past the frame limit.
                     var capacity = Math.Min(buffer.Length, _options.MaxFrameBytes);
                     if (count == capacity && capacity < _options.MaxFrameBytes)
@@ -224,7 +232,7 @@ public sealed class WebSocketSession : IDisposable
                     }
 
                     // At the limit, the message is over it only if another byte follows: its last fragment may be empty.
-                    result = await _socket.ReceiveAsync(count == capacity ? new byte[1] : buffer.AsMemory(count, capacity - count), _abort.Token);
+                    result = await _socket.ReceiveAsync(count == capacity ? LimitProbe : buffer.AsMemory(count, capacity - count), _abort.Token);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         await AnswerClientCloseAsync();
