@@ -9,7 +9,8 @@ namespace ChatPlatform.Bench;
 /// Open loop: each message has a scheduled time and every delivery is timed from it on one monotonic clock, so a stall
 /// anywhere (the bench's own sends included) shows up as latency instead of a slower rate.
 /// </summary>
-internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchClient> clients, Stopwatch clock, ConcurrentDictionary<Guid, SentMessage> sent)
+internal sealed class RelayBench(
+    BenchOptions options, IReadOnlyList<RelayBenchClient> clients, Stopwatch clock, ConcurrentDictionary<Guid, SentMessage> sent, ErrorCounts lateErrors)
 {
     public const double P99LimitMilliseconds = 50;
     private const int MaxRates = 12;
@@ -26,6 +27,7 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
         var run = Hex();
         var clock = Stopwatch.StartNew();
         var sent = new ConcurrentDictionary<Guid, SentMessage>();
+        var lateErrors = new ErrorCounts();
         var clients = new RelayBenchClient[options.Clients];
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"relay: {options.Clients} users (one socket each) through {options.Gateway}, {options.Rooms} rooms of {MembersText(options)}"));
@@ -40,11 +42,16 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
         {
             using var http = new HttpClient { BaseAddress = options.Gateway };
             await Parallel.ForEachAsync(Enumerable.Range(0, options.Clients), Setup, async (index, _) =>
-                clients[index] = await RelayBenchClient.ConnectAsync(options.Gateway, http, $"bench-{run}-{index}", clock, sent));
+                clients[index] = await RelayBenchClient.ConnectAsync(options.Gateway, http, $"bench-{run}-{index}", clock, sent, lateErrors));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"connected: {options.Clients} sockets in {clock.Elapsed.TotalSeconds:F1} s"));
-            var bench = new RelayBench(options, clients, clock, sent);
+            var bench = new RelayBench(options, clients, clock, sent, lateErrors);
             var warmedUpClean = await bench.WarmUpAsync();
             var exitCode = options.FindMax ? await bench.FindMaxAsync() : await bench.RunOnceAsync();
+            if (lateErrors.ByCode() is { Count: > 0 } late)
+            {
+                Console.WriteLine($"late errors:  {RelayReport.ErrorsText(late)} (for messages of a step already reported: in no figure above)");
+            }
+
             return warmedUpClean ? exitCode : 1;
         }
         finally
@@ -150,7 +157,7 @@ internal sealed class RelayBench(BenchOptions options, IReadOnlyList<RelayBenchC
             members[index % roomIds.Length]++;
         }
 
-        var step = new RelayStep(rate, seconds, roomIds, members);
+        var step = new RelayStep(rate, seconds, roomIds, members, lateErrors);
         await Parallel.ForEachAsync(Enumerable.Range(0, clients.Count), Setup, async (index, _) =>
             await clients[index].SubscribeAsync(roomIds[index % roomIds.Length], step));
 

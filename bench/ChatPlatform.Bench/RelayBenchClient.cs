@@ -22,6 +22,7 @@ internal sealed class RelayBenchClient : IAsyncDisposable
     private readonly BenchSocket _socket;
     private readonly Stopwatch _clock;
     private readonly ConcurrentDictionary<Guid, SentMessage> _sent;
+    private readonly ErrorCounts _lateErrors;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, RoomState> _rooms = new(StringComparer.Ordinal);
     // The socket allows one send at a time; messages and acks come from different loops.
@@ -55,11 +56,13 @@ internal sealed class RelayBenchClient : IAsyncDisposable
         public HashSet<long> Ahead { get; } = [];
     }
 
-    private RelayBenchClient(BenchSocket socket, string clientId, Stopwatch clock, ConcurrentDictionary<Guid, SentMessage> sent)
+    private RelayBenchClient(
+        BenchSocket socket, string clientId, Stopwatch clock, ConcurrentDictionary<Guid, SentMessage> sent, ErrorCounts lateErrors)
     {
         _socket = socket;
         _clock = clock;
         _sent = sent;
+        _lateErrors = lateErrors;
         ClientId = clientId;
         _reader = Task.Run(ReadAsync);
         _acknowledger = Task.Run(AcknowledgeAsync);
@@ -70,7 +73,7 @@ internal sealed class RelayBenchClient : IAsyncDisposable
     public bool IsOpen => _socket.State == WebSocketState.Open;
 
     public static async Task<RelayBenchClient> ConnectAsync(
-        Uri gateway, HttpClient http, string user, Stopwatch clock, ConcurrentDictionary<Guid, SentMessage> sent)
+        Uri gateway, HttpClient http, string user, Stopwatch clock, ConcurrentDictionary<Guid, SentMessage> sent, ErrorCounts lateErrors)
     {
         // Every room: the rooms are made per step, after the token.
         var token = await BenchSocket.TokenAsync(http, user, ["*"]);
@@ -78,7 +81,7 @@ internal sealed class RelayBenchClient : IAsyncDisposable
         try
         {
             var welcome = await socket.ReceiveAsync("welcome").WaitAsync(SetupTimeout);
-            return new RelayBenchClient(socket, welcome.GetProperty("clientId").GetString() ?? user, clock, sent);
+            return new RelayBenchClient(socket, welcome.GetProperty("clientId").GetString() ?? user, clock, sent, lateErrors);
         }
         catch
         {
@@ -345,10 +348,20 @@ internal sealed class RelayBenchClient : IAsyncDisposable
     private void OnError(RelayFrame frame)
     {
         var code = frame.Code ?? "no-code";
-        var step = Guid.TryParse(frame.Reference, out var id) && _sent.TryGetValue(id, out var message)
-            ? message.Step
-            : Volatile.Read(ref _current);
-        step?.RecordError(code);
+        if (!Guid.TryParse(frame.Reference, out var id))
+        {
+            Volatile.Read(ref _current)?.RecordError(code);
+        }
+        else if (_sent.TryGetValue(id, out var message))
+        {
+            message.Step.RecordError(code);
+        }
+        else
+        {
+            // A message of a step already reported, whose ids were dropped: not the current step's error.
+            _lateErrors.Add(code);
+        }
+
         if (frame.Reference == "subscribe")
         {
             lock (_gate)

@@ -67,8 +67,11 @@ internal static class RelayReport
     private static void Line(string label, FormattableString text) =>
         Console.WriteLine($"{label,-13} {text.ToString(CultureInfo.InvariantCulture)}");
 
-    private static string Errors(RelayStepResult result) =>
-        result.Errors.Count == 0
+    private static string Errors(RelayStepResult result) => ErrorsText(result.Errors);
+
+    /// <summary>Error counts as "code count, code count", or "none".</summary>
+    public static string ErrorsText(IReadOnlyList<KeyValuePair<string, long>> errors) =>
+        errors.Count == 0
             ? "none"
-            : string.Join(", ", result.Errors.Select(error => string.Create(CultureInfo.InvariantCulture, $"{error.Key} {error.Value}")));
+            : string.Join(", ", errors.Select(error => string.Create(CultureInfo.InvariantCulture, $"{error.Key} {error.Value}")));
 }

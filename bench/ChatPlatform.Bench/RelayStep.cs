@@ -12,9 +12,11 @@ internal readonly record struct SentMessage(RelayStep Step, double ScheduledMill
 /// One timed run at one rate in rooms of its own. The readers of every client record into it concurrently, so the
 /// counters are interlocked and the latencies locked (inside <see cref="Latency"/>).
 /// </summary>
-internal sealed class RelayStep(int rate, int seconds, IReadOnlyList<string> roomIds, IReadOnlyList<int> members)
+internal sealed class RelayStep(int rate, int seconds, IReadOnlyList<string> roomIds, IReadOnlyList<int> members, ErrorCounts lateErrors)
 {
-    private readonly ConcurrentDictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private readonly Lock _errorsGate = new();
+    private readonly ErrorCounts _errors = new();
+    private bool _reported;
     private long _scheduled;
     private long _sent;
     private long _accepted;
@@ -91,10 +93,24 @@ internal sealed class RelayStep(int rate, int seconds, IReadOnlyList<string> roo
 
     public void RecordOutOfSendOrder() => Interlocked.Increment(ref _outOfSendOrder);
 
-    public void RecordError(string code) => _errors.AddOrUpdate(code, 1, (_, count) => count + 1);
+    /// <summary>Counts an error frame of this step; once its result was taken, as a late error of the run instead.</summary>
+    public void RecordError(string code)
+    {
+        lock (_errorsGate)
+        {
+            (_reported ? lateErrors : _errors).Add(code);
+        }
+    }
 
     public RelayStepResult Result()
     {
+        IReadOnlyList<KeyValuePair<string, long>> errors;
+        lock (_errorsGate)
+        {
+            _reported = true;
+            errors = _errors.ByCode();
+        }
+
         var sent = Interlocked.Read(ref _sent);
         var received = Received;
         var sendingSeconds = (Interlocked.Read(ref _lastSentTicks) / 1000.0 - StartMilliseconds) / 1000;
@@ -104,7 +120,7 @@ internal sealed class RelayStep(int rate, int seconds, IReadOnlyList<string> roo
             Scheduled: Interlocked.Read(ref _scheduled),
             Sent: sent,
             Accepted: Interlocked.Read(ref _accepted),
-            Errors: _errors.OrderBy(error => error.Key, StringComparer.Ordinal).ToList(),
+            Errors: errors,
             Expected: Expected,
             Received: received,
             Duplicated: Interlocked.Read(ref _duplicated),
@@ -180,4 +196,14 @@ internal sealed record RelayStepResult(
 
     /// <summary>The find-max criterion: every delivery arrived exactly once, and p99 stayed within 50 ms.</summary>
     public bool Sustained => Lost == 0 && Duplicated == 0 && P99 <= RelayBench.P99LimitMilliseconds;
+}
+
+/// <summary>Error frames counted by their code, from every client's reader at once.</summary>
+internal sealed class ErrorCounts
+{
+    private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
+
+    public void Add(string code) => _counts.AddOrUpdate(code, 1, (_, count) => count + 1);
+
+    public IReadOnlyList<KeyValuePair<string, long>> ByCode() => _counts.OrderBy(count => count.Key, StringComparer.Ordinal).ToList();
 }
