@@ -38,6 +38,7 @@ internal sealed class RelayBench(
                 $"tokens: {options.Clients} users at the gateway's token rate take about {(options.Clients - 30) / 5 + 1} s"));
         }
 
+        int exitCode;
         try
         {
             using var http = new HttpClient { BaseAddress = options.Gateway };
@@ -46,18 +47,21 @@ internal sealed class RelayBench(
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"connected: {options.Clients} sockets in {clock.Elapsed.TotalSeconds:F1} s"));
             var bench = new RelayBench(options, clients, clock, sent, lateErrors);
             var warmedUpClean = await bench.WarmUpAsync();
-            var exitCode = options.FindMax ? await bench.FindMaxAsync() : await bench.RunOnceAsync();
-            if (lateErrors.ByCode() is { Count: > 0 } late)
-            {
-                Console.WriteLine($"late errors:  {RelayReport.ErrorsText(late)} (for messages of a step already reported: in no figure above)");
-            }
-
-            return warmedUpClean ? exitCode : 1;
+            exitCode = options.FindMax ? await bench.FindMaxAsync() : await bench.RunOnceAsync();
+            exitCode = warmedUpClean ? exitCode : 1;
         }
         finally
         {
             await Task.WhenAll(clients.OfType<RelayBenchClient>().Select(client => client.DisposeAsync().AsTask()));
         }
+
+        // After the readers stopped: the answers to the last step's leave come in after its report, too.
+        if (lateErrors.ByCode() is { Count: > 0 } late)
+        {
+            Console.WriteLine($"late errors:  {RelayReport.ErrorsText(late)} (arrived after their step was reported: in no figure above)");
+        }
+
+        return exitCode;
     }
 
     /// <summary>
@@ -75,7 +79,7 @@ internal sealed class RelayBench(
         var warmup = await RunStepAsync(options.Rate, options.WarmupSeconds);
         var clean = warmup.Lost == 0 && warmup.Duplicated == 0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"warm-up:      {options.WarmupSeconds} s at {options.Rate} msg/s in rooms of its own, latency not counted (p99 {warmup.P99:F2} ms, {warmup.Lost} lost, {warmup.Duplicated} duplicated{(clean ? "" : ": the run fails")})"));
+            $"warm-up:      {options.WarmupSeconds} s at {options.Rate} msg/s in rooms of its own, latency not counted (p99 {warmup.P99:F2} ms, {warmup.Lost} lost, {warmup.Duplicated} duplicated, errors: {RelayReport.ErrorsText(warmup.Errors)}{(clean ? "" : ": the run fails")})"));
         return clean;
     }
 

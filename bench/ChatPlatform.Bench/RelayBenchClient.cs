@@ -345,22 +345,32 @@ internal sealed class RelayBenchClient : IAsyncDisposable
         }
     }
 
-    private void OnError(RelayFrame frame)
+    /// <summary>
+    /// Counts an error frame against the step it answers: a send's (its ref is the message's id) or, for any other
+    /// frame, the step this client is in. A message id the bench no longer holds belongs to a step already reported,
+    /// whose ids were dropped: a late error of the run, not the current step's.
+    /// </summary>
+    internal static void RecordError(
+        string code, string? reference, ConcurrentDictionary<Guid, SentMessage> sent, RelayStep? current, ErrorCounts lateErrors)
     {
-        var code = frame.Code ?? "no-code";
-        if (!Guid.TryParse(frame.Reference, out var id))
+        if (!Guid.TryParse(reference, out var id))
         {
-            Volatile.Read(ref _current)?.RecordError(code);
+            current?.RecordError(code);
         }
-        else if (_sent.TryGetValue(id, out var message))
+        else if (sent.TryGetValue(id, out var message))
         {
             message.Step.RecordError(code);
         }
         else
         {
-            // A message of a step already reported, whose ids were dropped: not the current step's error.
-            _lateErrors.Add(code);
+            lateErrors.Add(code);
         }
+    }
+
+    private void OnError(RelayFrame frame)
+    {
+        var code = frame.Code ?? "no-code";
+        RecordError(code, frame.Reference, _sent, Volatile.Read(ref _current), _lateErrors);
 
         if (frame.Reference == "subscribe")
         {

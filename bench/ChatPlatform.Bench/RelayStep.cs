@@ -10,7 +10,8 @@ internal readonly record struct SentMessage(RelayStep Step, double ScheduledMill
 
 /// <summary>
 /// One timed run at one rate in rooms of its own. The readers of every client record into it concurrently, so the
-/// counters are interlocked and the latencies locked (inside <see cref="Latency"/>).
+/// counters are interlocked and the latencies locked (inside <see cref="Latency"/>). Errors are locked with the
+/// moment the result is taken, so an error lands in the printed result or among the run's late errors, never both.
 /// </summary>
 internal sealed class RelayStep(int rate, int seconds, IReadOnlyList<string> roomIds, IReadOnlyList<int> members, ErrorCounts lateErrors)
 {
@@ -93,7 +94,7 @@ internal sealed class RelayStep(int rate, int seconds, IReadOnlyList<string> roo
 
     public void RecordOutOfSendOrder() => Interlocked.Increment(ref _outOfSendOrder);
 
-    /// <summary>Counts an error frame of this step; once its result was taken, as a late error of the run instead.</summary>
+    /// <summary>Counts an error frame of this step; once its result was taken, as a late error of the run instead: it arrived after its step was reported.</summary>
     public void RecordError(string code)
     {
         lock (_errorsGate)

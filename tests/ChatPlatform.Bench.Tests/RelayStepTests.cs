@@ -32,4 +32,22 @@ public class RelayStepTests
         step.Result().Errors.ShouldBe([new("unavailable", 1L)], "the step's own count stays what was printed");
         lateErrors.ByCode().ShouldBe([new("unavailable", 1L)]);
     }
+
+    [Fact]
+    public void An_error_counts_against_the_step_of_the_message_it_answers_or_of_the_frame_or_late()
+    {
+        var lateErrors = new ErrorCounts();
+        var (earlier, current) = (NewStep(lateErrors), NewStep(lateErrors));
+        var sent = new System.Collections.Concurrent.ConcurrentDictionary<Guid, SentMessage>();
+        var inFlight = Guid.CreateVersion7();
+        sent[inFlight] = new SentMessage(earlier, ScheduledMilliseconds: 0, Sender: "bench-1", SenderOrdinal: 1);
+
+        RelayBenchClient.RecordError("unavailable", inFlight.ToString(), sent, current, lateErrors);
+        RelayBenchClient.RecordError("invalid", "subscribe", sent, current, lateErrors);
+        RelayBenchClient.RecordError("rate-limited", Guid.CreateVersion7().ToString(), sent, current, lateErrors);
+
+        earlier.Result().Errors.ShouldBe([new("unavailable", 1L)], "the send's own step, though another runs now");
+        current.Result().Errors.ShouldBe([new("invalid", 1L)], "a frame without a message id: the step the client is in");
+        lateErrors.ByCode().ShouldBe([new("rate-limited", 1L)], "a message id no longer held: its step was reported");
+    }
 }
