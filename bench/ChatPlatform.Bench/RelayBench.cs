@@ -47,8 +47,8 @@ internal sealed class RelayBench(
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"connected: {options.Clients} sockets in {clock.Elapsed.TotalSeconds:F1} s"));
             var bench = new RelayBench(options, clients, clock, sent, lateErrors);
             var warmedUpClean = await bench.WarmUpAsync();
-            exitCode = options.FindMax ? await bench.FindMaxAsync() : await bench.RunOnceAsync();
-            exitCode = warmedUpClean ? exitCode : 1;
+            var measured = options.FindMax ? await bench.FindMaxAsync() : await bench.RunOnceAsync();
+            exitCode = warmedUpClean ? measured : 1;
         }
         finally
         {

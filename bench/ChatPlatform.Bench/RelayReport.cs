@@ -7,7 +7,7 @@ internal static class RelayReport
 {
     public static void PrintStep(RelayStepResult result)
     {
-        Line("messages:", $"{result.Sent} sent of {result.Scheduled} scheduled, {result.Accepted} accepted, errors: {Errors(result)}");
+        Line("messages:", $"{result.Sent} sent of {result.Scheduled} scheduled, {result.Accepted} accepted, errors: {ErrorsText(result.Errors)}");
         Line("deliveries:", $"{result.Expected} expected, {result.Received} received, {result.Lost} lost, {result.Duplicated} duplicated, {result.OutOfOrder} out of order, {result.OutOfSendOrder} out of their sender's order");
         Line("rates:", $"{result.SendRate:F1} msg/s sent, {result.DeliveryRate:F1} deliveries/s received");
         Line("end to end:", $"{result.EndToEndSummary}");
@@ -24,7 +24,7 @@ internal static class RelayReport
 
     public static void PrintTableRow(RelayStepResult result) =>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{result.Rate,8} {result.SendRate,9:F1} {result.DeliveryRate,11:F1} {result.P50,8:F2} {result.P95,8:F2} {result.P99,8:F2} {result.Max,9:F2} {result.Lost,7} {result.Duplicated,10} {result.OutOfOrder,12} {result.OutOfSendOrder,10} {result.SendLagP99,8:F2} {Busy(result),5} {Waiting(result),7}  {Errors(result)}"));
+            $"{result.Rate,8} {result.SendRate,9:F1} {result.DeliveryRate,11:F1} {result.P50,8:F2} {result.P95,8:F2} {result.P99,8:F2} {result.Max,9:F2} {result.Lost,7} {result.Duplicated,10} {result.OutOfOrder,12} {result.OutOfSendOrder,10} {result.SendLagP99,8:F2} {Busy(result),5} {Waiting(result),7}  {ErrorsText(result.Errors)}"));
 
     public static void PlotStep(string path, RelayStepResult result, BenchOptions options)
     {
@@ -66,8 +66,6 @@ internal static class RelayReport
 
     private static void Line(string label, FormattableString text) =>
         Console.WriteLine($"{label,-13} {text.ToString(CultureInfo.InvariantCulture)}");
-
-    private static string Errors(RelayStepResult result) => ErrorsText(result.Errors);
 
     /// <summary>Error counts as "code count, code count", or "none".</summary>
     public static string ErrorsText(IReadOnlyList<KeyValuePair<string, long>> errors) =>

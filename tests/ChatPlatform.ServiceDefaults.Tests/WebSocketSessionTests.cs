@@ -73,11 +73,7 @@ public sealed class WebSocketSessionTests : IAsyncDisposable
     {
         await SendAsync(new string('z', 2049), endOfMessage: true);
 
-        var close = await ReceiveCloseAsync();
-
-        close.ShouldBe((WebSocketCloseStatus)CloseCodes.MessageTooBig);
-        _oversized.ShouldBe(1);
-        _frames.ShouldBeEmpty();
+        await ShouldBeClosedAsTooBigWithNothingDeliveredAsync();
     }
 
     [Fact]
@@ -101,11 +97,7 @@ public sealed class WebSocketSessionTests : IAsyncDisposable
         await SendAsync("", endOfMessage: false);
         await SendAsync("z", endOfMessage: true);
 
-        var close = await ReceiveCloseAsync();
-
-        close.ShouldBe((WebSocketCloseStatus)CloseCodes.MessageTooBig);
-        _oversized.ShouldBe(1);
-        _frames.ShouldBeEmpty();
+        await ShouldBeClosedAsTooBigWithNothingDeliveredAsync();
     }
 
     [Fact]
@@ -145,6 +137,15 @@ public sealed class WebSocketSessionTests : IAsyncDisposable
         _session.Dispose();
         _client.Dispose();
         _server.Dispose();
+    }
+
+    private async Task ShouldBeClosedAsTooBigWithNothingDeliveredAsync()
+    {
+        var close = await ReceiveCloseAsync();
+
+        close.ShouldBe((WebSocketCloseStatus)CloseCodes.MessageTooBig);
+        _oversized.ShouldBe(1);
+        _frames.ShouldBeEmpty();
     }
 
     private Task SendAsync(string text, bool endOfMessage) =>
